@@ -1,0 +1,25 @@
+// gesso-cli subcommands. Each command file registers its subcommand on the CLI11 app; the callback runs it
+// and sets the process exit code through CommandContext.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "gesso/error.h"
+
+#include <string>
+
+namespace gesso::cli {
+
+struct CommandContext {
+  int exit_code = 0;
+};
+
+// Prints an engine error to stderr and sets a failing exit code.
+void reportError(CommandContext& context, const Error& error);
+
+void addInspectCommand(CLI::App& app, CommandContext& context);
+void addInfoCommand(CLI::App& app, CommandContext& context);
+void addDebugCommand(CLI::App& app, CommandContext& context);
+void addBenchCommand(CLI::App& app, CommandContext& context);
+
+}  // namespace gesso::cli

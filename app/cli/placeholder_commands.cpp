@@ -1,0 +1,8 @@
+// Commands that other files will own; registered here until they land.
+#include "commands.h"
+
+namespace gesso::cli {
+void addInfoCommand(CLI::App&, CommandContext&) {}
+void addDebugCommand(CLI::App&, CommandContext&) {}
+void addBenchCommand(CLI::App&, CommandContext&) {}
+}  // namespace gesso::cli

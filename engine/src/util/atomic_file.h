@@ -1,0 +1,27 @@
+// A file written under a temporary name in the target's folder, flushed to disk, then renamed over the target:
+// readers see the old file or the complete new one, never a half-written one.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace gesso {
+
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);  // throws GessoError(IoError)
+  ~AtomicFile();                          // removes the temporary file unless committed
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const void* data, size_t size);
+  void commit();  // fsync, rename over the target, fsync the folder
+
+ private:
+  std::string path_;
+  std::string temporary_path_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+}  // namespace gesso
