@@ -1,6 +1,8 @@
 // Leaf layers over ATen's functional ops; see layers.h.
 #include "gesso/nn/layers.h"
 
+#include "gesso/nn/flop_counter.h"
+
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -13,7 +15,10 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, const torch::T
   if (with_bias) bias = register_parameter("bias", torch::empty({out_features}, options));
 }
 
-torch::Tensor LinearImpl::forward(const torch::Tensor& x) { return at::linear(x, weight, bias); }
+torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
+  FlopCounter::add(2.0 * static_cast<double>(x.numel()) * static_cast<double>(weight.size(0)));
+  return at::linear(x, weight, bias);
+}
 
 Conv2dImpl::Conv2dImpl(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
                        const torch::TensorOptions& options, int64_t stride_, int64_t padding_)
@@ -23,7 +28,10 @@ Conv2dImpl::Conv2dImpl(int64_t in_channels, int64_t out_channels, int64_t kernel
 }
 
 torch::Tensor Conv2dImpl::forward(const torch::Tensor& x) {
-  return at::conv2d(x, weight, bias, {stride, stride}, {padding, padding});
+  at::Tensor y = at::conv2d(x, weight, bias, {stride, stride}, {padding, padding});
+  // 2 · output elements · (input channels · k · k) multiply-adds.
+  FlopCounter::add(2.0 * static_cast<double>(y.numel()) * static_cast<double>(weight.numel() / weight.size(0)));
+  return y;
 }
 
 GroupNormImpl::GroupNormImpl(int64_t groups_, int64_t channels, const torch::TensorOptions& options, double eps_)

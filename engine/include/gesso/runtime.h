@@ -1,0 +1,24 @@
+// Process-wide compute settings (threads, BLAS) and a description of what is in use, for logs and benchmarks.
+#pragma once
+
+#include <string>
+
+namespace gesso {
+
+struct RuntimeInfo {
+  std::string torch_version;
+  std::string blas;          // the BLAS library actually loaded ("OpenBLAS 0.3.21 ...", "reference BLAS", ...)
+  int intra_op_threads = 1;  // LibTorch's
+  int blas_threads = 0;      // OpenBLAS's own pool; 0 when unknown
+  int available_cores = 1;
+  bool cpu_has_native_bf16 = false;  // avx512_bf16 or amx_bf16
+  bool cuda_available = false;
+  int cuda_devices = 0;
+};
+
+// Sets LibTorch's intra-op threads and OpenBLAS's threads; threads <= 0 means every available core.
+void configureThreads(int threads);
+RuntimeInfo runtimeInfo();
+std::string describe(const RuntimeInfo& info);
+
+}  // namespace gesso
