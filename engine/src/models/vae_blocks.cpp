@@ -1,0 +1,156 @@
+// The autoencoder's building blocks over ATen ops; see vae_blocks.h.
+#include "gesso/models/vae_blocks.h"
+
+#include "gesso/error.h"
+
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace gesso::models {
+
+namespace {
+
+void requirePositive(int value, const char* field) {
+  if (value <= 0) fail(ErrorCode::ConfigError, std::string("VAE config: ") + field + " must be positive, got " + std::to_string(value));
+}
+
+}  // namespace
+
+void checkVaeConfig(const VaeConfig& config) {
+  requirePositive(config.embed_dim, "embed_dim");
+  requirePositive(config.z_channels, "z_channels");
+  requirePositive(config.resolution, "resolution");
+  requirePositive(config.in_channels, "in_channels");
+  requirePositive(config.out_ch, "out_ch");
+  requirePositive(config.ch, "ch");
+  requirePositive(config.num_res_blocks, "num_res_blocks");
+  if (config.ch_mult.empty()) fail(ErrorCode::ConfigError, "VAE config: ch_mult must list at least one level");
+  for (size_t i = 0; i < config.ch_mult.size(); ++i) {
+    const std::string field = "ch_mult[" + std::to_string(i) + "]";
+    requirePositive(config.ch_mult[i], field.c_str());
+    if ((int64_t{config.ch} * config.ch_mult[i]) % 32 != 0) {
+      fail(ErrorCode::ConfigError, "VAE config: ch * " + field + " = " + std::to_string(config.ch * config.ch_mult[i]) +
+                                       " must be a multiple of 32 (GroupNorm groups)");
+    }
+  }
+  if (config.ch % 32 != 0) {
+    fail(ErrorCode::ConfigError, "VAE config: ch = " + std::to_string(config.ch) + " must be a multiple of 32 (GroupNorm groups)");
+  }
+}
+
+bool vaeHasAttention(const VaeConfig& config, int resolution) {
+  return std::find(config.attn_resolutions.begin(), config.attn_resolutions.end(), resolution) !=
+         config.attn_resolutions.end();
+}
+
+nn::GroupNorm vaeNormalize(int64_t channels, const torch::TensorOptions& options) {
+  return nn::GroupNorm(32, channels, options, 1e-6);
+}
+
+namespace {
+
+// One block of queries against all keys: [B, n, C] x [B, N, C] -> [B, n, C].
+torch::Tensor attendChunk(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale) {
+#if TORCH_VERSION_MAJOR >= 2
+  (void)scale;  // the default scale is 1/√C
+  return at::scaled_dot_product_attention(q, k, v);
+#else
+  const auto scores = at::bmm(q * scale, k.transpose(1, 2));  // [B, n, N]
+  const bool reduced = q.scalar_type() == at::kHalf || q.scalar_type() == at::kBFloat16;
+  // Half-precision scores are normalised in float32 so large logits cannot overflow the exponent sum.
+  const auto weights = reduced ? at::softmax(scores, -1, at::kFloat).to(q.scalar_type()) : at::softmax(scores, -1);
+  return at::bmm(weights, v);  // [B, n, C]
+#endif
+}
+
+}  // namespace
+
+torch::Tensor vaeSingleHeadAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                     int64_t max_score_elements) {
+  const int64_t batch = q.size(0);
+  const int64_t queries = q.size(1);
+  const int64_t keys = k.size(1);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(2)));
+  const int64_t chunk = std::max<int64_t>(1, max_score_elements / std::max<int64_t>(1, batch * keys));
+  if (chunk >= queries) return attendChunk(q, k, v, scale);
+
+  auto out = at::empty_like(q);  // [B, N, C]
+  for (int64_t start = 0; start < queries; start += chunk) {
+    const int64_t length = std::min(chunk, queries - start);
+    out.narrow(1, start, length).copy_(attendChunk(q.narrow(1, start, length), k, v, scale));
+  }
+  return out;
+}
+
+VaeResnetBlockImpl::VaeResnetBlockImpl(int64_t in_channels, int64_t out_channels, const torch::TensorOptions& options)
+    : norm1(register_module("norm1", vaeNormalize(in_channels, options))),
+      conv1(register_module("conv1", nn::Conv2d(in_channels, out_channels, 3, options, 1, 1))),
+      norm2(register_module("norm2", vaeNormalize(out_channels, options))),
+      conv2(register_module("conv2", nn::Conv2d(out_channels, out_channels, 3, options, 1, 1))) {
+  if (in_channels != out_channels) {
+    nin_shortcut = register_module("nin_shortcut", nn::Conv2d(in_channels, out_channels, 1, options));
+  }
+}
+
+torch::Tensor VaeResnetBlockImpl::forward(const torch::Tensor& x) {
+  auto h = conv1(at::silu(norm1(x)));
+  h = conv2(at::silu(norm2(h)));
+  return (nin_shortcut ? nin_shortcut(x) : x) + h;
+}
+
+VaeAttnBlockImpl::VaeAttnBlockImpl(int64_t channels, const torch::TensorOptions& options)
+    : norm(register_module("norm", vaeNormalize(channels, options))),
+      q(register_module("q", nn::Conv2d(channels, channels, 1, options))),
+      k(register_module("k", nn::Conv2d(channels, channels, 1, options))),
+      v(register_module("v", nn::Conv2d(channels, channels, 1, options))),
+      proj_out(register_module("proj_out", nn::Conv2d(channels, channels, 1, options))) {}
+
+torch::Tensor VaeAttnBlockImpl::forward(const torch::Tensor& x) {
+  const int64_t batch = x.size(0);
+  const int64_t channels = x.size(1);
+  const int64_t height = x.size(2);
+  const int64_t width = x.size(3);
+  const auto normed = norm(x);
+  // Each position is a token: [N, C, H, W] -> [N, H·W, C].
+  const auto tokens = [&](const torch::Tensor& t) {
+    return t.reshape({batch, channels, height * width}).transpose(1, 2).contiguous();  // [N, H·W, C]
+  };
+  const auto attended = vaeSingleHeadAttention(tokens(q(normed)), tokens(k(normed)), tokens(v(normed)));
+  const auto h = attended.transpose(1, 2).reshape({batch, channels, height, width});  // [N, C, H, W]
+  return x + proj_out(h);
+}
+
+VaeDownsampleImpl::VaeDownsampleImpl(int64_t channels, const torch::TensorOptions& options)
+    : conv(register_module("conv", nn::Conv2d(channels, channels, 3, options, 2, 0))) {}
+
+torch::Tensor VaeDownsampleImpl::forward(const torch::Tensor& x) {
+  // No asymmetric padding in conv2d: zero-pad (left 0, right 1, top 0, bottom 1) first.
+  return conv(at::constant_pad_nd(x, {0, 1, 0, 1}, 0));
+}
+
+VaeUpsampleImpl::VaeUpsampleImpl(int64_t channels, const torch::TensorOptions& options)
+    : conv(register_module("conv", nn::Conv2d(channels, channels, 3, options, 1, 1))) {}
+
+torch::Tensor VaeUpsampleImpl::forward(const torch::Tensor& x) {
+  return conv(at::upsample_nearest2d(x, {2 * x.size(2), 2 * x.size(3)}, 2.0, 2.0));
+}
+
+VaeMidImpl::VaeMidImpl(int64_t channels, const torch::TensorOptions& options)
+    : block_1(register_module("block_1", VaeResnetBlock(channels, channels, options))),
+      attn_1(register_module("attn_1", VaeAttnBlock(channels, options))),
+      block_2(register_module("block_2", VaeResnetBlock(channels, channels, options))) {}
+
+torch::Tensor VaeMidImpl::forward(const torch::Tensor& x, const VaeDebugHook& hook, const std::string& prefix) {
+  auto h = block_1(x);
+  if (hook) hook(prefix + "block_1", h);
+  h = attn_1(h);
+  if (hook) hook(prefix + "attn_1", h);
+  h = block_2(h);
+  if (hook) hook(prefix + "block_2", h);
+  return h;
+}
+
+}  // namespace gesso::models
