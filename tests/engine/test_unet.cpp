@@ -176,6 +176,22 @@ class UNetTest : public QObject {
                           1e-4);
   }
 
+  // Reduced precision runs end to end (dtype casts of the embeddings and context); only a loose check of the values.
+  void runsInBFloat16() {
+    GESSO_REQUIRE_SHARED();
+    UNet unet = loadGoldenUNet("unet_tiny_xl");
+    unet->to(at::kBFloat16);
+    auto io = gesso::test::openGolden("unet_tiny_xl_io.safetensors");
+    torch::NoGradGuard no_grad;
+    const at::Tensor out = unet->forward(gesso::test::goldenTensor(*io, "case0/x").to(at::kBFloat16),
+                                         gesso::test::goldenTensor(*io, "case0/timesteps"),
+                                         gesso::test::goldenTensor(*io, "case0/context"),
+                                         gesso::test::goldenTensor(*io, "case0/y"));
+    QCOMPARE(out.scalar_type(), at::kBFloat16);
+    GESSO_COMPARE_TENSORS("unet_tiny_xl bfloat16", out.to(at::kFloat), gesso::test::goldenTensor(*io, "case0/out"), 0.15,
+                          0.05);
+  }
+
   void timestepEmbeddingOddWidth() {
     const at::Tensor t = at::tensor({0.0f, 3.5f, 999.0f});
     const at::Tensor odd = gesso::nn::timestepEmbedding(t, 7);
@@ -196,6 +212,9 @@ class UNetTest : public QObject {
     QVERIFY_EXCEPTION_THROWN(unet->forward(at::randn({1, 4, 7, 8}), t, ctx, y), gesso::GessoError);
     QVERIFY_EXCEPTION_THROWN(unet->forward(x, t, at::randn({1, 3, 16}), y), gesso::GessoError);
     QVERIFY_EXCEPTION_THROWN(unet->forward(x, at::ones({2}), ctx, y), gesso::GessoError);
+    QVERIFY_EXCEPTION_THROWN(unet->forward(x, t, at::Tensor(), y), gesso::GessoError);
+    UNet plain = loadGoldenUNet("unet_tiny");
+    QVERIFY_EXCEPTION_THROWN(plain->forward(x, t, ctx, y), gesso::GessoError);  // no vector conditioning
     UNetConfig bad = goldenConfig("unet_tiny");
     bad.num_heads = 3;
     QVERIFY_EXCEPTION_THROWN(UNet(bad, at::TensorOptions().device(at::kMeta)), gesso::GessoError);

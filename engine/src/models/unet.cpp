@@ -34,7 +34,7 @@ struct HeadLayout {
 
 // legacy=False head layout: num_head_channels fixes the head width, otherwise num_heads splits the width.
 HeadLayout headLayout(const UNetConfig& config, int64_t channels) {
-  if (config.num_head_channels == -1) {
+  if (config.num_head_channels < 1) {  // -1 in the reference: unset
     if (config.num_heads < 1 || channels % config.num_heads != 0) {
       fail(ErrorCode::ConfigError, "UNet config: num_heads " + std::to_string(config.num_heads) +
                                        " must divide the block width " + std::to_string(channels));
@@ -57,8 +57,10 @@ void validate(const UNetConfig& config) {
     if (mult < 1) fail(ErrorCode::ConfigError, "UNet config: channel_mult entries must be positive");
   }
   if (config.adm_in_channels < 0) fail(ErrorCode::ConfigError, "UNet config: adm_in_channels must be >= 0");
-  if (!config.attention_resolutions.empty() && config.context_dim < 1) {
-    fail(ErrorCode::ConfigError, "UNet config: context_dim must be positive when attention_resolutions is not empty");
+  // The middle block always holds a SpatialTransformer, so every UNet cross-attends to a context.
+  if (config.context_dim < 1) fail(ErrorCode::ConfigError, "UNet config: context_dim must be positive");
+  if (config.num_heads < 1 && config.num_head_channels < 1) {
+    fail(ErrorCode::ConfigError, "UNet config: set num_heads or num_head_channels (both are unset)");
   }
 }
 
@@ -225,9 +227,7 @@ at::Tensor UNetImpl::forward(const at::Tensor& x, const at::Tensor& timesteps, c
     fail(ErrorCode::ShapeMismatch, "UNet: timesteps must be [" + std::to_string(batch) + "], got " +
                                        (timesteps.defined() ? shapeText(timesteps) : std::string("nothing")));
   }
-  if (!config_.attention_resolutions.empty() &&
-      (!context.defined() || context.dim() != 3 || context.size(0) != batch ||
-       context.size(2) != config_.context_dim)) {
+  if (!context.defined() || context.dim() != 3 || context.size(0) != batch || context.size(2) != config_.context_dim) {
     fail(ErrorCode::ShapeMismatch, "UNet: context must be [" + std::to_string(batch) + ", M, " +
                                        std::to_string(config_.context_dim) + "], got " +
                                        (context.defined() ? shapeText(context) : std::string("nothing")));
@@ -246,7 +246,7 @@ at::Tensor UNetImpl::forward(const at::Tensor& x, const at::Tensor& timesteps, c
   const at::Tensor emb = embedTimesteps(timesteps, y);  // [N, 4·model_channels]
   if (hook) hook("emb", emb);
 
-  const at::Tensor cond = context.defined() ? context.to(x.scalar_type()) : context;
+  const at::Tensor cond = context.to(x.scalar_type());
   std::vector<at::Tensor> skips;
   at::Tensor h = x;
   for (size_t i = 0; i < input_block_list_.size(); ++i) {
@@ -262,7 +262,7 @@ at::Tensor UNetImpl::forward(const at::Tensor& x, const at::Tensor& timesteps, c
     h = output_block_list_[i](h, emb, cond);
     if (hook) hook("output_blocks." + std::to_string(i), h);
   }
-  return out_conv(at::silu(out_norm(h)));
+  return out_conv(at::silu(nn::groupNormFloat32(out_norm, h)));
 }
 
 }  // namespace gesso::models

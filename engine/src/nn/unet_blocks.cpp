@@ -15,6 +15,13 @@ GroupNorm groupNorm32(int64_t channels, const torch::TensorOptions& options, dou
   return GroupNorm(32, channels, options, eps);
 }
 
+at::Tensor groupNormFloat32(GroupNorm& norm, const at::Tensor& x) {
+  if (x.scalar_type() == at::kFloat && norm->weight.scalar_type() == at::kFloat) return norm->forward(x);
+  return at::group_norm(x.to(at::kFloat), norm->groups, norm->weight.to(at::kFloat), norm->bias.to(at::kFloat),
+                        norm->eps)
+      .to(x.scalar_type());
+}
+
 std::shared_ptr<torch::nn::Module> numberedContainer() { return std::make_shared<torch::nn::Module>(); }
 
 ResBlockImpl::ResBlockImpl(int64_t channels, int64_t emb_channels, int64_t out_channels,
@@ -39,10 +46,10 @@ ResBlockImpl::ResBlockImpl(int64_t channels, int64_t emb_channels, int64_t out_c
 }
 
 at::Tensor ResBlockImpl::forward(const at::Tensor& x, const at::Tensor& emb) {
-  at::Tensor h = in_conv(at::silu(in_norm(x)));
+  at::Tensor h = in_conv(at::silu(groupNormFloat32(in_norm, x)));
   const at::Tensor emb_out = emb_linear(at::silu(emb)).to(h.scalar_type());  // [N, out]
   h = h + emb_out.unsqueeze(-1).unsqueeze(-1);                               // [N, out, 1, 1] broadcast
-  h = out_conv(at::silu(out_norm(h)));
+  h = out_conv(at::silu(groupNormFloat32(out_norm, h)));
   return (skip_connection ? skip_connection(x) : x) + h;
 }
 

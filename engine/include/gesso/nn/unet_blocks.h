@@ -49,6 +49,8 @@ TORCH_MODULE(Upsample);
 
 // sgm's GroupNorm32: 32 groups, eps 1e-5.
 GroupNorm groupNorm32(int64_t channels, const torch::TensorOptions& options, double eps = 1e-5);
+// GroupNorm32's forward: normalises in float32 whatever the dtype, then returns to x's dtype.
+at::Tensor groupNormFloat32(GroupNorm& norm, const at::Tensor& x);
 
 // A parameter-free container for numbered children (e.g. in_layers.0, in_layers.2), since module names cannot
 // contain dots.
