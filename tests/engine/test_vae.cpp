@@ -1,6 +1,7 @@
 // AutoencoderKL against the sgm reference goldens (vae_tiny*): moments, the Gaussian, a sample with stored noise,
 // decoding, per-block intermediates and the float64 twins; plus chunked attention, odd sizes and input errors.
 #include "gesso/models/autoencoder_kl.h"
+#include "gesso/nn/attention.h"
 
 #include "gesso/error.h"
 #include "gesso/io/safetensors.h"
@@ -178,7 +179,8 @@ class VaeTest : public QObject {
     GESSO_COMPARE_TENSORS(name + " decoded_f64", decoded, golden(c + "decoded_f64"), 1e-9, 1e-9);
   }
 
-  // The query-chunked attention equals the one-block computation, also with an uneven last chunk.
+  // The mid-block attention (one head over H·W tokens) through the shared chunked attention, with budgets that
+  // force chunks of 5 queries (the last one of 2) and of one query.
   void chunkedAttentionMatchesFull() {
     auto generator = at::make_generator<at::CPUGeneratorImpl>(7);
     const at::Tensor q = at::randn({2, 37, 16}, generator);
@@ -186,11 +188,13 @@ class VaeTest : public QObject {
     const at::Tensor v = at::randn({2, 37, 16}, generator);
     const at::Tensor scores = at::bmm(q, k.transpose(1, 2)) / 4.0;  // [2, 37, 37], 1/√16
     const at::Tensor expected = at::bmm(at::softmax(scores, -1), v);
-    GESSO_COMPARE_TENSORS("attention one block", gesso::models::vaeSingleHeadAttention(q, k, v), expected, 1e-5, 1e-5);
-    // 2·37·5 scores allowed: chunks of 5 queries, the last one of 2.
-    GESSO_COMPARE_TENSORS("attention chunked", gesso::models::vaeSingleHeadAttention(q, k, v, 2 * 37 * 5), expected,
-                          1e-5, 1e-5);
-    GESSO_COMPARE_TENSORS("attention one query at a time", gesso::models::vaeSingleHeadAttention(q, k, v, 1), expected,
+    gesso::nn::AttentionOptions chunked;
+    chunked.method = gesso::nn::AttentionMethod::Chunked;
+    GESSO_COMPARE_TENSORS("attention one block", gesso::nn::attention(q, k, v, 1, chunked), expected, 1e-5, 1e-5);
+    chunked.memory_budget_bytes = 2 * 2 * 37 * 5 * 4;  // scores and softmax of 5 queries
+    GESSO_COMPARE_TENSORS("attention chunked", gesso::nn::attention(q, k, v, 1, chunked), expected, 1e-5, 1e-5);
+    chunked.memory_budget_bytes = 1;
+    GESSO_COMPARE_TENSORS("attention one query at a time", gesso::nn::attention(q, k, v, 1, chunked), expected,
                           1e-5, 1e-5);
   }
 

@@ -2,9 +2,9 @@
 #include "gesso/models/vae_blocks.h"
 
 #include "gesso/error.h"
+#include "gesso/nn/attention.h"
 
 #include <ATen/ATen.h>
-#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
@@ -50,41 +50,6 @@ nn::GroupNorm vaeNormalize(int64_t channels, const torch::TensorOptions& options
   return nn::GroupNorm(32, channels, options, 1e-6);
 }
 
-namespace {
-
-// One block of queries against all keys: [B, n, C] x [B, N, C] -> [B, n, C].
-torch::Tensor attendChunk(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale) {
-#if TORCH_VERSION_MAJOR >= 2
-  (void)scale;  // the default scale is 1/√C
-  return at::scaled_dot_product_attention(q, k, v);
-#else
-  const auto scores = at::bmm(q * scale, k.transpose(1, 2));  // [B, n, N]
-  const bool reduced = q.scalar_type() == at::kHalf || q.scalar_type() == at::kBFloat16;
-  // Half-precision scores are normalised in float32 so large logits cannot overflow the exponent sum.
-  const auto weights = reduced ? at::softmax(scores, -1, at::kFloat).to(q.scalar_type()) : at::softmax(scores, -1);
-  return at::bmm(weights, v);  // [B, n, C]
-#endif
-}
-
-}  // namespace
-
-torch::Tensor vaeSingleHeadAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                     int64_t max_score_elements) {
-  const int64_t batch = q.size(0);
-  const int64_t queries = q.size(1);
-  const int64_t keys = k.size(1);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(2)));
-  const int64_t chunk = std::max<int64_t>(1, max_score_elements / std::max<int64_t>(1, batch * keys));
-  if (chunk >= queries) return attendChunk(q, k, v, scale);
-
-  auto out = at::empty_like(q);  // [B, N, C]
-  for (int64_t start = 0; start < queries; start += chunk) {
-    const int64_t length = std::min(chunk, queries - start);
-    out.narrow(1, start, length).copy_(attendChunk(q.narrow(1, start, length), k, v, scale));
-  }
-  return out;
-}
-
 VaeResnetBlockImpl::VaeResnetBlockImpl(int64_t in_channels, int64_t out_channels, const torch::TensorOptions& options)
     : norm1(register_module("norm1", vaeNormalize(in_channels, options))),
       conv1(register_module("conv1", nn::Conv2d(in_channels, out_channels, 3, options, 1, 1))),
@@ -118,7 +83,7 @@ torch::Tensor VaeAttnBlockImpl::forward(const torch::Tensor& x) {
   const auto tokens = [&](const torch::Tensor& t) {
     return t.reshape({batch, channels, height * width}).transpose(1, 2).contiguous();  // [N, H·W, C]
   };
-  const auto attended = vaeSingleHeadAttention(tokens(q(normed)), tokens(k(normed)), tokens(v(normed)));
+  const auto attended = nn::attention(tokens(q(normed)), tokens(k(normed)), tokens(v(normed)), /*heads=*/1);  // [N, H·W, C]
   const auto h = attended.transpose(1, 2).reshape({batch, channels, height, width});  // [N, C, H, W]
   return x + proj_out(h);
 }

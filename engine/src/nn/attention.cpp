@@ -2,6 +2,7 @@
 #include "gesso/nn/attention.h"
 
 #include "gesso/error.h"
+#include "gesso/nn/flop_counter.h"
 
 #include <ATen/ATen.h>
 #include <torch/version.h>
@@ -43,9 +44,12 @@ at::Tensor chunkedAttention(const at::Tensor& q, const at::Tensor& k, const at::
   // Scores and their softmax live together, hence two score tensors per chunk.
   const int64_t bytes_per_query = 2 * batch_heads * keys * static_cast<int64_t>(q.element_size());
   const int64_t chunk = std::clamp<int64_t>(budget_bytes / std::max<int64_t>(bytes_per_query, 1), 1, queries);
+  // Half-precision scores are normalised in float32 so large logits cannot overflow the exponent sum.
+  const bool reduced = q.scalar_type() == at::kHalf || q.scalar_type() == at::kBFloat16;
   auto scoresToOutput = [&](const at::Tensor& q_part) {
     at::Tensor scores = at::bmm(q_part, keys_t).mul_(scale);  // [BH, n, M]
-    return at::bmm(at::softmax(scores, -1), v);                // [BH, n, D]
+    at::Tensor weights = reduced ? at::softmax(scores, -1, at::kFloat).to(q.scalar_type()) : at::softmax(scores, -1);
+    return at::bmm(weights, v);  // [BH, n, D]
   };
   if (chunk >= queries) return scoresToOutput(q);
   at::Tensor out = at::empty({batch_heads, queries, v.size(2)}, v.options());  // [BH, N, D]
@@ -70,6 +74,9 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
     fail(ErrorCode::ShapeMismatch, "attention: q, k, v widths must be divisible by heads (" + std::to_string(heads) +
                                        ") and k, v must share batch and length");
   }
+  // Q·Kᵀ and weights·V: two products of [N, D] by [D, M] per batch element and head.
+  FlopCounter::add(4.0 * static_cast<double>(q.size(0)) * static_cast<double>(q.size(1)) *
+                   static_cast<double>(k.size(1)) * static_cast<double>(q.size(2)));
 #if GESSO_HAS_FUSED_ATTENTION
   if (options.method == AttentionMethod::Auto) {
     const int64_t batch = q.size(0);

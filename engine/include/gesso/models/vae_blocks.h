@@ -28,14 +28,6 @@ bool vaeHasAttention(const VaeConfig& config, int resolution);
 // The reference's Normalize(): GroupNorm with 32 groups, eps 1e-6, affine.
 nn::GroupNorm vaeNormalize(int64_t channels, const torch::TensorOptions& options);
 
-// Upper bound on the elements of one block of attention scores [B, queries, keys]: about 256 MiB in float32.
-constexpr int64_t kVaeAttentionMaxScoreElements = int64_t{1} << 26;
-
-// softmax(q·kᵀ/√C)·v for q, k, v [B, N, C], computed over query chunks so that no more than
-// `max_score_elements` scores exist at once (a 1024² image has 16384 latent tokens: 1 GiB of scores per image).
-torch::Tensor vaeSingleHeadAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                     int64_t max_score_elements = kVaeAttentionMaxScoreElements);
-
 // ResnetBlock with temb_channels = 0 and no conv_shortcut (the autoencoder's form).
 struct VaeResnetBlockImpl : torch::nn::Module {
   VaeResnetBlockImpl(int64_t in_channels, int64_t out_channels, const torch::TensorOptions& options);
