@@ -235,15 +235,13 @@ ClipTokenizer& ClipTokenizer::operator=(ClipTokenizer&& other) noexcept {
 
 ClipTokenizer::~ClipTokenizer() = default;
 
-const std::vector<int64_t>& ClipTokenizer::encodeWord(const std::string& piece) const {
-  std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (auto found = cache_.find(piece); found != cache_.end()) return found->second;
-
-  std::vector<int64_t> ids;
-  if (piece == kStartToken || piece == kEndToken) {  // the reference pre-seeds its cache with the two specials
-    ids.push_back(ids_.at(piece));
-    return cache_.emplace(piece, std::move(ids)).first->second;
+std::vector<int64_t> ClipTokenizer::encodeWord(const std::string& piece) const {
+  if (piece == kStartToken || piece == kEndToken) return {ids_.at(piece)};  // the reference's pre-seeded specials
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (auto found = cache_.find(piece); found != cache_.end()) return found->second;
   }
+  std::vector<int64_t> ids;
   // Symbols: one per byte, the last one marked as the end of a word.
   std::vector<std::string> word;
   for (unsigned char byte : piece) word.push_back(byte_symbols_[byte]);
@@ -282,13 +280,17 @@ const std::vector<int64_t>& ClipTokenizer::encodeWord(const std::string& piece) 
     }
     ids.push_back(found->second);
   }
-  return cache_.emplace(piece, std::move(ids)).first->second;
+  constexpr size_t kMaxCachedWords = 100000;
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_.size() >= kMaxCachedWords) cache_.clear();
+  cache_.emplace(piece, ids);
+  return ids;
 }
 
 std::vector<int64_t> ClipTokenizer::encode(const std::string& text) const {
   std::vector<int64_t> ids;
   for (const auto& piece : detail::preTokenize(detail::cleanPrompt(text))) {
-    const auto& word_ids = encodeWord(piece);
+    const std::vector<int64_t> word_ids = encodeWord(piece);
     ids.insert(ids.end(), word_ids.begin(), word_ids.end());
   }
   return ids;

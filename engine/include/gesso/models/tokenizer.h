@@ -53,8 +53,8 @@ class ClipTokenizer {
  private:
   ClipTokenizer(std::vector<std::string> vocabulary, std::vector<std::pair<std::string, std::string>> merges,
                 const std::string& source);
-  // The BPE symbols of one pre-token (already mapped byte-to-unicode), joined by spaces; cached.
-  const std::vector<int64_t>& encodeWord(const std::string& word) const;
+  // The ids of one pre-token's BPE symbols; cached (the cache is emptied when it grows past a bound).
+  std::vector<int64_t> encodeWord(const std::string& piece) const;
 
   std::vector<std::string> vocabulary_;
   std::vector<std::pair<std::string, std::string>> merges_;
