@@ -1,5 +1,5 @@
 // CLIP prompt cleaning and pre-tokenisation (see tokenizer_text.h). Unicode classes, NFC and lower-casing come
-// from ICU, which is installed with Qt anyway; Python's \s is ICU's White_Space plus U+001C..U+001F.
+// from ICU (already a dependency of Qt; a hand-written table would also need case mappings and NFC).
 #include "models/tokenizer_text.h"
 
 #include "gesso/error.h"
@@ -108,7 +108,17 @@ std::u32string toLower(const std::u32string& text) {
   return fromIcu(value);
 }
 
-bool isSpace(char32_t c) { return (c >= 0x1C && c <= 0x1F) || u_isUWhiteSpace(static_cast<UChar32>(c)); }
+// The reference mixes two notions of whitespace: str.strip() uses str.isspace() (White_Space plus U+001C..U+001F),
+// while the `regex` module's \s, used to collapse runs and in the pre-tokeniser, is White_Space only.
+bool isRegexSpace(char32_t c) { return u_isUWhiteSpace(static_cast<UChar32>(c)); }
+bool isPythonSpace(char32_t c) { return (c >= 0x1C && c <= 0x1F) || isRegexSpace(c); }
+
+std::u32string strip(const std::u32string& text) {
+  size_t begin = 0, end = text.size();
+  while (begin < end && isPythonSpace(text[begin])) ++begin;
+  while (end > begin && isPythonSpace(text[end - 1])) --end;
+  return text.substr(begin, end - begin);
+}
 bool isLetter(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_L_MASK) != 0; }
 bool isNumber(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
 
@@ -281,20 +291,19 @@ std::u32string unescapeHtml(const std::u32string& text) {
 
 std::string cleanPrompt(const std::string& utf8) {
   std::u32string text = normalizeNfc(decodeUtf8(utf8));
-  text = unescapeHtml(unescapeHtml(text));
+  text = strip(unescapeHtml(unescapeHtml(text)));
+  // regex's \s+ -> ' ', then strip() again.
   std::u32string collapsed;
   collapsed.reserve(text.size());
-  bool pending_space = false;
-  for (char32_t c : text) {
-    if (isSpace(c)) {
-      pending_space = !collapsed.empty();
-      continue;
+  for (size_t i = 0; i < text.size();) {
+    if (isRegexSpace(text[i])) {
+      collapsed.push_back(' ');
+      while (i < text.size() && isRegexSpace(text[i])) ++i;
+    } else {
+      collapsed.push_back(text[i++]);
     }
-    if (pending_space) collapsed.push_back(' ');
-    pending_space = false;
-    collapsed.push_back(c);
   }
-  return encodeUtf8(toLower(collapsed));
+  return encodeUtf8(toLower(strip(collapsed)));
 }
 
 std::vector<std::string> preTokenize(const std::string& cleaned_utf8) {
@@ -332,8 +341,8 @@ std::vector<std::string> preTokenize(const std::string& cleaned_utf8) {
       while (end < text.size() && isLetter(text[end])) ++end;
     } else if (isNumber(c)) {
       // one digit per piece
-    } else if (!isSpace(c)) {
-      while (end < text.size() && !isSpace(text[end]) && !isLetter(text[end]) && !isNumber(text[end])) ++end;
+    } else if (!isRegexSpace(c)) {
+      while (end < text.size() && !isRegexSpace(text[end]) && !isLetter(text[end]) && !isNumber(text[end])) ++end;
     } else {
       ++i;
       continue;
