@@ -233,6 +233,30 @@ class TextEncodersTest : public QObject {
     QVERIFY(at::allclose(encoder->forward(other).hidden_states[3].slice(1, 0, 4), out.hidden_states[3].slice(1, 0, 4)));
   }
 
+  void hfProjectionAndDtypeChange() {
+    // CLIPTextModelWithProjection (diffusers' SDXL text_encoder_2 layout): a bias-free text_projection Linear.
+    TextEncoderConfig config;
+    config.width = 16, config.layers = 2, config.heads = 4, config.mlp_width = 24, config.vocab_size = 50;
+    config.max_positions = 8, config.projection_dim = 6, config.activation = gesso::TextActivation::Gelu;
+    TextEncoder encoder(config, at::TensorOptions().dtype(at::kFloat));
+    const auto parameters = encoder->named_parameters();
+    QVERIFY(parameters.contains("text_projection.weight"));
+    QVERIFY(!parameters.contains("text_projection.bias"));
+    QCOMPARE(parameters["text_projection.weight"].sizes(), (at::IntArrayRef{6, 16}));
+    gesso::nn::fillRandomWeights(*encoder, 11);
+    torch::NoGradGuard no_grad;
+    const at::Tensor ids = at::tensor({3, 7, 49, 1, 2, 49}, at::kLong).view({2, 3});
+    const TextEncoderOutput out = encoder->forward(ids);
+    QCOMPARE(out.pooled.sizes(), (at::IntArrayRef{2, 6}));
+    QVERIFY(at::allclose(out.pooled, at::matmul(out.pooler_output, parameters["text_projection.weight"].t())));
+    QVERIFY(at::equal(out.pooler_output[1], out.last_hidden_state[1][2]));
+    // Module::to keeps the parameters' identity, so the encoder follows a dtype change.
+    encoder->to(at::kDouble);
+    const TextEncoderOutput twin = encoder->forward(ids);
+    QCOMPARE(twin.last_hidden_state.scalar_type(), at::kDouble);
+    GESSO_COMPARE_TENSORS("float64 twin", twin.last_hidden_state, out.last_hidden_state, 1e-5, 1e-5);
+  }
+
   void parsesConfigs() {
     const auto hf = gesso::models::textConfigFromHfJson(
         R"({"hidden_size": 1280, "num_hidden_layers": 32, "intermediate_size": 5120, "hidden_act": "gelu",
