@@ -2,6 +2,7 @@
 #include "gesso/models/sdxl_conditioning.h"
 
 #include "gesso/error.h"
+#include "gesso/nn/timestep_embedding.h"
 
 #include <ATen/ATen.h>
 
@@ -10,18 +11,7 @@
 namespace gesso::models {
 namespace {
 
-// sgm's timestep_embedding (cos half first, max_period 10000), over float32 as the reference casts.
 // Kept local to this file; the UNet has its own.
-at::Tensor sinusoidalEmbedding(const at::Tensor& values, int64_t dim) {
-  const int64_t half = dim / 2;
-  const at::Tensor frequencies =
-      at::exp(at::arange(0, half, values.options().dtype(at::kFloat)) * -std::log(10000.0) / static_cast<double>(half));  // [half]
-  const at::Tensor arguments = values.to(at::kFloat).unsqueeze(1) * frequencies.unsqueeze(0);  // [N, half]
-  at::Tensor embedding = at::cat({at::cos(arguments), at::sin(arguments)}, -1);              // [N, 2*half]
-  if (dim % 2) embedding = at::cat({embedding, at::zeros_like(embedding.slice(1, 0, 1))}, -1);  // [N, dim]
-  return embedding;
-}
-
 void requireSizes(const at::Tensor& values, const char* name, int64_t batch) {
   if (!values.defined() || values.dim() != 2 || values.size(1) != 2 || values.size(0) != batch) {
     fail(ErrorCode::InvalidArgument,
@@ -34,7 +24,7 @@ void requireSizes(const at::Tensor& values, const char* name, int64_t batch) {
 at::Tensor sdxlConcatTimestepEmbedding(const at::Tensor& values, int64_t dim) {
   if (values.dim() != 2) fail(ErrorCode::InvalidArgument, "size conditions must be [batch, n]");
   const int64_t batch = values.size(0), count = values.size(1);
-  return sinusoidalEmbedding(values.reshape({batch * count}), dim).reshape({batch, count * dim});  // [B, n*dim]
+  return nn::timestepEmbedding(values.reshape({batch * count}), dim).reshape({batch, count * dim});  // [B, n*dim]
 }
 
 at::Tensor sdxlCrossAttention(const at::Tensor& hidden0, const at::Tensor& hidden1) {
