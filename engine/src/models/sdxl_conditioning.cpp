@@ -11,7 +11,6 @@
 namespace gesso::models {
 namespace {
 
-// Kept local to this file; the UNet has its own.
 void requireSizes(const at::Tensor& values, const char* name, int64_t batch) {
   if (!values.defined() || values.dim() != 2 || values.size(1) != 2 || values.size(0) != batch) {
     fail(ErrorCode::InvalidArgument,
