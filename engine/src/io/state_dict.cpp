@@ -137,15 +137,15 @@ LoadReport loadComponent(torch::nn::Module& module, const Checkpoint& checkpoint
   at::NoGradGuard no_grad;
   for (const auto& [name, key] : plan) {
     at::Tensor& target = targets.at(name);
+    if (target.is_meta()) {  // a network built on the meta device: names and shapes checked, nothing read
+      report.loaded.push_back(key);
+      continue;
+    }
     at::Tensor value = checkpoint.tensors().at(key).load();
     if (!target.is_floating_point() && value.is_floating_point()) {
       value = value.round();  // integer buffers stored as float (position_ids in some files)
     }
-    if (target.is_meta()) {
-      target.set_data(value.to(target.scalar_type()).contiguous().clone());
-    } else {
-      target.copy_(value.to(target.scalar_type()));
-    }
+    target.copy_(value.to(target.scalar_type()));
     report.loaded.push_back(key);
   }
   return report;

@@ -20,13 +20,14 @@ const char* ignorableReason(const std::string& key);
 bool isOptionalModuleTensor(const std::string& name);
 
 struct LoadReport {
-  std::vector<std::string> loaded;     // full checkpoint keys copied into the module
+  std::vector<std::string> loaded;     // full checkpoint keys copied into the module (or checked, for meta tensors)
   std::vector<std::string> ignored;    // full keys under the prefix left unused, each on the ignorable list
   std::vector<std::string> defaulted;  // module names absent from the checkpoint but optional
 };
 
 // Copies every tensor under `prefix` into the module parameter or buffer named by the rest of the key, converted
-// to that tensor's dtype (a meta-device module gets CPU tensors). Errors: ShapeMismatch (key and both shapes),
+// to that tensor's dtype and device. Tensors on the meta device are only checked (names and shapes; nothing is
+// read), so a network built on kMeta validates a checkpoint's keys for free. Errors: ShapeMismatch (key and both shapes),
 // MissingKey (module names without a tensor: up to 20 and the count), UnexpectedKey (keys without a module tensor).
 LoadReport loadComponent(torch::nn::Module& module, const Checkpoint& checkpoint, const std::string& prefix);
 
