@@ -10,15 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
 #include <iostream>
 #include <set>
 
 namespace gesso::cli {
 
 namespace {
-
-namespace fs = std::filesystem;
 
 struct ComponentSummary {
   io::ComponentPrefix component;
@@ -42,39 +39,15 @@ std::string withThousands(int64_t value) {
   return digits;
 }
 
-// --config, else a .yaml beside the checkpoint with the same basename, else diffusers config.json files, else shapes.
-void resolveConfig(const io::Checkpoint& checkpoint, const std::string& config_path, Info& info) {
-  info.config = detectConfig(checkpoint.shapes());
-  info.config_source = "detected from tensor shapes";
-  const auto& diffusers = checkpoint.diffusersConfigs();
-  if (auto unet = diffusers.find("unet"); unet != diffusers.end()) {
-    ConfigOverrides overrides;
-    overrides.unet = parseDiffusersUNetConfig(unet->second, checkpoint.path() + "/unet/config.json");
-    if (auto vae = diffusers.find("vae"); vae != diffusers.end()) {
-      overrides.vae = parseDiffusersVaeConfig(vae->second, checkpoint.path() + "/vae/config.json");
-      overrides.scale_factor = overrides.vae->scale_factor;
-    }
-    overrides.applyTo(info.config);
-    info.config_source = "diffusers config.json files";
-  }
-  std::string yaml = config_path;
-  if (yaml.empty() && checkpoint.layout() == io::CheckpointLayout::SingleFile) {
-    const fs::path beside = fs::path(checkpoint.path()).replace_extension(".yaml");
-    if (fs::is_regular_file(beside)) yaml = beside.string();
-  }
-  if (!yaml.empty()) {
-    loadYamlConfig(yaml).applyTo(info.config);
-    info.config_source = yaml;
-  }
-}
-
 Info gatherInfo(const std::string& path, const std::string& config_path, const std::string& vae_path) {
   io::Checkpoint checkpoint = io::Checkpoint::open(path);
   if (!vae_path.empty()) checkpoint.replaceVae(vae_path);
   Info info;
   info.path = path;
   info.layout = checkpoint.layout();
-  resolveConfig(checkpoint, config_path, info);
+  ResolvedConfig resolved = resolveConfig(checkpoint, config_path);
+  info.config = resolved.config;
+  info.config_source = resolved.source;
 
   const auto prefixes = io::componentPrefixes(info.config);
   info.account = io::accountKeys(checkpoint, prefixes);

@@ -7,6 +7,7 @@
 #include "gesso/io/diffusers_names.h"
 #include "gesso/io/safetensors.h"
 #include "gesso/io/state_dict.h"
+#include "gesso/models/model_config_files.h"
 #include "golden.h"
 
 #include <ATen/ATen.h>
@@ -313,13 +314,23 @@ class CheckpointTest : public QObject {
   void diffusersRoundTrip_data() {
     QTest::addColumn<QString>("unet");
     QTest::addColumn<bool>("fp16_variant");
-    QTest::newRow("unet_tiny") << "unet_tiny" << false;
-    QTest::newRow("unet_tiny_xl") << "unet_tiny_xl" << true;
+    QTest::addColumn<QString>("unet_config");  // the tiny UNet's config as diffusers would write it
+    QTest::newRow("unet_tiny") << "unet_tiny" << false
+                               << R"({"block_out_channels": [32, 64], "layers_per_block": 1, "attention_head_dim": 2,
+                                     "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"], "cross_attention_dim": 32,
+                                     "in_channels": 4, "out_channels": 4, "use_linear_projection": false})";
+    QTest::newRow("unet_tiny_xl") << "unet_tiny_xl" << true
+                                  << R"({"block_out_channels": [32, 64], "layers_per_block": 1, "attention_head_dim": [4, 8],
+                                        "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"], "cross_attention_dim": 32,
+                                        "transformer_layers_per_block": [1, 2], "use_linear_projection": true,
+                                        "addition_embed_type": "text_time", "projection_class_embeddings_input_dim": 24,
+                                        "in_channels": 4, "out_channels": 4})";
   }
   void diffusersRoundTrip() {
     GESSO_REQUIRE_SHARED();
     QFETCH(QString, unet);
     QFETCH(bool, fp16_variant);
+    QFETCH(QString, unet_config);
     QTemporaryDir dir;
     const std::filesystem::path root = dir.path().toStdString();
     for (const char* folder : {"unet", "vae", "text_encoder", "text_encoder_2", "tokenizer"}) std::filesystem::create_directories(root / folder);
@@ -374,8 +385,20 @@ class CheckpointTest : public QObject {
     QCOMPARE(checkpoint.tensors().size(), compared);
     qInfo("diffusers round trip: %zu tensors identical, maxdiff=%g", compared, max_diff);
 
-    const gesso::ModelConfig config = gesso::detectConfig(checkpoint.shapes());
+    gesso::ModelConfig config = gesso::detectConfig(checkpoint.shapes());
     QCOMPARE(config.family, gesso::ModelFamily::SDXL);
+
+    // With config.json files the resolved config is the tiny one exactly (heads included).
+    writeText((root / "unet" / "config.json").string(), unet_config.toStdString());
+    writeText((root / "vae" / "config.json").string(), R"({"block_out_channels": [32, 64], "layers_per_block": 1,
+        "latent_channels": 4, "sample_size": 32, "scaling_factor": 0.18215, "in_channels": 3, "out_channels": 3})");
+    const auto resolved = gesso::resolveConfig(Checkpoint::open(root.string()));
+    QCOMPARE(QString::fromStdString(resolved.source), QString("diffusers config.json files"));
+    const auto reference = gesso::loadYamlConfig(gesso::test::goldenPath(unet.toStdString() + ".yaml"));
+    QCOMPARE(QString::fromStdString(gesso::unetConfigToJson(gesso::canonicalUNet(resolved.config.unet), -1)),
+             QString::fromStdString(gesso::unetConfigToJson(gesso::canonicalUNet(*reference.unet), -1)));
+    QCOMPARE(QString::fromStdString(gesso::vaeConfigToJson(resolved.config.vae, -1)),
+             QString::fromStdString(gesso::vaeConfigToJson(*reference.vae, -1)));
     const auto account = gesso::io::accountKeys(checkpoint, gesso::io::componentPrefixes(config));
     QVERIFY(account.unclaimed.empty());
   }

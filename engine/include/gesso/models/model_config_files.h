@@ -9,6 +9,10 @@
 
 namespace gesso {
 
+namespace io {
+class Checkpoint;
+}
+
 struct ConfigOverrides {
   std::string source;                     // the file (or name) the values came from
   std::optional<UNetConfig> unet;
@@ -29,5 +33,14 @@ ConfigOverrides loadYamlConfig(const std::string& path);
 // diffusers UNet2DConditionModel / AutoencoderKL config.json text. Throws ConfigError naming the file and field.
 UNetConfig parseDiffusersUNetConfig(const std::string& json_text, const std::string& source_name);
 VaeConfig parseDiffusersVaeConfig(const std::string& json_text, const std::string& source_name);
+
+struct ResolvedConfig {
+  ModelConfig config;
+  std::string source;  // "detected from tensor shapes", "diffusers config.json files" or the YAML's path
+};
+
+// A checkpoint's config: detected from its shapes, then the diffusers config.json files (for a folder), then a YAML:
+// `yaml_path` if given, else a .yaml beside a single file with the same basename. Throws GessoError.
+ResolvedConfig resolveConfig(const io::Checkpoint& checkpoint, const std::string& yaml_path = {});
 
 }  // namespace gesso
