@@ -1,6 +1,7 @@
 // gesso-cli info, run as a process: golden checkpoints (text and JSON), a full single-file model, a replaced VAE,
 // stray keys and corrupted or missing files (non-zero exit, the message names the file).
 #include "gesso/io/safetensors.h"
+#include "gesso/models/model_config_files.h"
 #include "golden.h"
 
 #include <ATen/ATen.h>
@@ -55,6 +56,7 @@ class CliInfoTest : public QObject {
 
   void describesGoldenUNet() {
     GESSO_REQUIRE_SHARED();
+    if (!gesso::yamlSupported()) QSKIP("built without YAML support");
     const Run run = runCli({"info", golden("unet_tiny.safetensors")});
     QVERIFY2(run.exit_code == 0, qPrintable(run.err));
     QVERIFY2(run.out.contains("792,964 parameters"), qPrintable(run.out));
@@ -78,6 +80,7 @@ class CliInfoTest : public QObject {
 
   void fullModelReplacedVaeAndStrayKeys() {
     GESSO_REQUIRE_SHARED();
+    if (!gesso::yamlSupported()) QSKIP("built without YAML support");
     QTemporaryDir dir;
     auto tensors = allTensors("unet_tiny.safetensors");
     for (auto& item : allTensors("text_clip_tiny.safetensors")) tensors.push_back(item);

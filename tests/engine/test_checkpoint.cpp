@@ -394,6 +394,7 @@ class CheckpointTest : public QObject {
         "latent_channels": 4, "sample_size": 32, "scaling_factor": 0.18215, "in_channels": 3, "out_channels": 3})");
     const auto resolved = gesso::resolveConfig(Checkpoint::open(root.string()));
     QCOMPARE(QString::fromStdString(resolved.source), QString("diffusers config.json files"));
+    if (!gesso::yamlSupported()) return;  // the reference config below is a YAML
     const auto reference = gesso::loadYamlConfig(gesso::test::goldenPath(unet.toStdString() + ".yaml"));
     QCOMPARE(QString::fromStdString(gesso::unetConfigToJson(gesso::canonicalUNet(resolved.config.unet), -1)),
              QString::fromStdString(gesso::unetConfigToJson(gesso::canonicalUNet(*reference.unet), -1)));

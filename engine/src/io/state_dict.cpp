@@ -153,9 +153,12 @@ LoadReport loadComponent(torch::nn::Module& module, const Checkpoint& checkpoint
 
 std::vector<ComponentPrefix> componentPrefixes(const ModelConfig& config) {
   std::vector<ComponentPrefix> components{{"unet", "model.diffusion_model."}, {"vae", "first_stage_model."}};
-  if (config.family == ModelFamily::SDXL || config.text_encoders.size() == 2) {
-    components.push_back({"text_encoder", "conditioner.embedders.0."});
-    components.push_back({"text_encoder_2", "conditioner.embedders.1."});
+  if (config.family == ModelFamily::SDXL) {
+    const size_t count = std::max<size_t>(1, config.text_encoders.size());
+    for (size_t i = 0; i < count; ++i) {
+      components.push_back({i == 0 ? "text_encoder" : "text_encoder_" + std::to_string(i + 1),
+                            "conditioner.embedders." + std::to_string(i) + "."});
+    }
   } else if (config.family == ModelFamily::SD1 || config.family == ModelFamily::SD2 || config.text_encoders.size() == 1) {
     components.push_back({"text_encoder", "cond_stage_model."});
   }

@@ -337,16 +337,19 @@ ModelConfig detectConfig(const ShapeMap& shapes) {
 
   const std::string sd1_text = "cond_stage_model.transformer.text_model.";
   const std::string sd2_text = "cond_stage_model.model.";
-  const std::string xl_text0 = "conditioner.embedders.0.transformer.text_model.";
-  const std::string xl_text1 = "conditioner.embedders.1.model.";
   if (hasPrefix(shapes, "conditioner.embedders.")) {
+    // sgm conditioner: every numbered embedder that is a text tower, in order (base: CLIP-L then bigG; refiner: bigG).
     config.family = ModelFamily::SDXL;
-    if (hasPrefix(shapes, xl_text0)) {
-      config.text_encoders.push_back(detectHfClip(shapes, xl_text0, "conditioner.embedders.0.transformer.text_projection.weight"));
-      config.text_encoders.back().output_layer = TextOutputLayer::Penultimate;
-    }
-    if (hasPrefix(shapes, xl_text1)) {
-      config.text_encoders.push_back(detectOpenClip(shapes, xl_text1));
+    for (int index = 0; hasPrefix(shapes, "conditioner.embedders." + std::to_string(index) + "."); ++index) {
+      const std::string embedder = "conditioner.embedders." + std::to_string(index) + ".";
+      if (hasPrefix(shapes, embedder + "transformer.text_model.")) {
+        config.text_encoders.push_back(detectHfClip(shapes, embedder + "transformer.text_model.", embedder + "transformer.text_projection.weight"));
+      } else if (hasPrefix(shapes, embedder + "model.")) {
+        config.text_encoders.push_back(detectOpenClip(shapes, embedder + "model."));
+      } else {
+        fail(ErrorCode::ConfigError, "config detection: embedder \"" + embedder + "\" is neither a transformers CLIP (" +
+                                         embedder + "transformer.text_model.*) nor an open_clip (" + embedder + "model.*) text tower");
+      }
       config.text_encoders.back().output_layer = TextOutputLayer::Penultimate;
     }
   } else if (hasPrefix(shapes, sd2_text)) {

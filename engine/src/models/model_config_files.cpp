@@ -22,7 +22,10 @@ void ConfigOverrides::applyTo(ModelConfig& config) const {
   if (prediction) config.prediction = *prediction;
 }
 
-#ifndef GESSO_WITH_YAML
+#ifdef GESSO_WITH_YAML
+bool yamlSupported() { return true; }
+#else
+bool yamlSupported() { return false; }
 ConfigOverrides parseYamlConfig(const std::string&, const std::string& source_name) {
   fail(ErrorCode::ConfigError, source_name + ": this build has no YAML support (configure with GESSO_WITH_YAML=ON)");
 }

@@ -23,7 +23,7 @@ ResolvedConfig resolveConfig(const io::Checkpoint& checkpoint, const std::string
     resolved.source = "diffusers config.json files";
   }
   std::string yaml = yaml_path;
-  if (yaml.empty() && checkpoint.layout() == io::CheckpointLayout::SingleFile) {
+  if (yaml.empty() && checkpoint.layout() == io::CheckpointLayout::SingleFile && yamlSupported()) {
     const std::filesystem::path beside = std::filesystem::path(checkpoint.path()).replace_extension(".yaml");
     if (std::filesystem::is_regular_file(beside)) yaml = beside.string();
   }

@@ -28,6 +28,7 @@ struct ConfigOverrides {
 // constructor params (has `model_channels`) or the first-stage params (has `ddconfig`). `source_name` names the file
 // in errors. Throws ConfigError naming the file and field; without yaml-cpp, ConfigError saying so.
 ConfigOverrides parseYamlConfig(const std::string& text, const std::string& source_name);
+bool yamlSupported();  // false in builds without yaml-cpp
 ConfigOverrides loadYamlConfig(const std::string& path);
 
 // diffusers UNet2DConditionModel / AutoencoderKL config.json text. Throws ConfigError naming the file and field.
@@ -40,7 +41,8 @@ struct ResolvedConfig {
 };
 
 // A checkpoint's config: detected from its shapes, then the diffusers config.json files (for a folder), then a YAML:
-// `yaml_path` if given, else a .yaml beside a single file with the same basename. Throws GessoError.
+// `yaml_path` if given, else a .yaml beside a single file with the same basename (skipped in builds without YAML
+// support). Throws GessoError.
 ResolvedConfig resolveConfig(const io::Checkpoint& checkpoint, const std::string& yaml_path = {});
 
 }  // namespace gesso
