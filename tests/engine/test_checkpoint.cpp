@@ -252,7 +252,13 @@ class CheckpointTest : public QObject {
     const std::string diffusers_path = dir.filePath("diffusers_vae.safetensors").toStdString();
     gesso::io::writeSafetensors(diffusers_path, toDiffusers(bare, gesso::io::ldmVaeToDiffusers(namesOf(bare))));
 
-    for (const std::string& path : {gesso::test::goldenPath("vae_tiny.safetensors"), bare_path, diffusers_path}) {
+    // A full checkpoint lends its VAE: only its first_stage_model.* tensors are taken.
+    Tensors full = allTensors(*vae);
+    for (auto& item : allTensors(*gesso::test::openGolden("unet_tiny_linear.safetensors"))) full.push_back(item);
+    const std::string full_path = dir.filePath("full.safetensors").toStdString();
+    gesso::io::writeSafetensors(full_path, full);
+
+    for (const std::string& path : {gesso::test::goldenPath("vae_tiny.safetensors"), bare_path, diffusers_path, full_path}) {
       Checkpoint checkpoint = Checkpoint::open(gesso::test::goldenPath("unet_tiny.safetensors"));
       checkpoint.replaceVae(path);
       QCOMPARE(checkpoint.namesUnder("first_stage_model.").size(), size_t(124));
@@ -402,6 +408,33 @@ class CheckpointTest : public QObject {
              QString::fromStdString(gesso::vaeConfigToJson(*reference.vae, -1)));
     const auto account = gesso::io::accountKeys(checkpoint, gesso::io::componentPrefixes(config));
     QVERIFY(account.unclaimed.empty());
+  }
+
+  // An SD2-style folder: one text encoder whose config says GELU is read back in the open_clip layout.
+  void diffusersOpenClipTextEncoder() {
+    GESSO_REQUIRE_SHARED();
+    QTemporaryDir dir;
+    const std::filesystem::path root = dir.path().toStdString();
+    std::filesystem::create_directories(root / "unet");
+    std::filesystem::create_directories(root / "text_encoder");
+    writeText((root / "model_index.json").string(), R"({"_class_name": "StableDiffusionPipeline"})");
+    const Tensors unet = allTensors(*gesso::test::openGolden("unet_tiny_linear.safetensors"), "model.diffusion_model.");
+    gesso::io::writeSafetensors((root / "unet" / "diffusion_pytorch_model.safetensors").string(),
+                                toDiffusers(unet, gesso::io::ldmUNetToDiffusers(namesOf(unet))));
+    auto text_file = gesso::test::openGolden("text_openclip_tiny.safetensors");
+    const Tensors text = allTensors(*text_file, "cond_stage_model.model.");
+    gesso::io::writeSafetensors((root / "text_encoder" / "model.safetensors").string(),
+                                toDiffusers(text, gesso::io::openClipToDiffusersClip(namesOf(text))));
+    writeText((root / "text_encoder" / "config.json").string(), R"({"hidden_act": "gelu"})");
+    const Checkpoint checkpoint = Checkpoint::open(root.string());
+    QCOMPARE(checkpoint.namesUnder("cond_stage_model.model.").size(), text.size() - 1);  // no logit_scale
+    for (const auto& info : text_file->tensors()) {
+      if (info.name.find("logit_scale") != std::string::npos) continue;
+      QVERIFY2(checkpoint.contains(info.name), info.name.c_str());
+      QVERIFY2(at::equal(checkpoint.load(info.name), text_file->tensor(info.name)), info.name.c_str());
+    }
+    const gesso::ModelConfig config = gesso::detectConfig(checkpoint.shapes());
+    QCOMPARE(config.family, gesso::ModelFamily::SD2);
   }
 
   void diffusersFolderErrors() {

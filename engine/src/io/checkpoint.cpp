@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -243,10 +244,12 @@ void Checkpoint::replaceVae(const std::string& path) {
   if (usesDiffusersVaeNames(names)) {
     replacement = mappedSources(file, diffusersVaeToLdm(names), prefix);
   } else {
+    // LDM names with the prefix (then only those are taken: a full checkpoint can lend its VAE) or without it.
+    const bool prefixed = std::any_of(names.begin(), names.end(), [&](const std::string& name) { return startsWith(name, prefix); });
     for (const auto& info : file->tensors()) {
-      // LDM names with or without the prefix; EMA copies stay where the ignore list finds them.
-      const std::string name = startsWith(info.name, prefix) || startsWith(info.name, "model_ema.") ? info.name : prefix + info.name;
-      replacement.emplace_back(name, directSource(file, info));
+      if (prefixed && !startsWith(info.name, prefix)) continue;
+      if (!prefixed && startsWith(info.name, "model_ema.")) continue;  // EMA bookkeeping of a training checkpoint
+      replacement.emplace_back(prefixed ? info.name : prefix + info.name, directSource(file, info));
     }
   }
   if (replacement.empty()) fail(ErrorCode::InvalidFormat, weights.string() + ": the VAE file has no tensors");

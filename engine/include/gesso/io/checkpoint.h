@@ -35,7 +35,8 @@ class Checkpoint {
   static Checkpoint open(const std::string& path);
 
   // Replaces every first_stage_model.* tensor with those of a standalone VAE: a .safetensors file with LDM names
-  // (with or without the first_stage_model. prefix) or diffusers names, or a diffusers vae/ folder.
+  // without the first_stage_model. prefix, or with it (then only the prefixed tensors are taken, so a full
+  // checkpoint can lend its VAE), or diffusers names; or a diffusers vae/ folder.
   void replaceVae(const std::string& path);
 
   const std::string& path() const { return path_; }
