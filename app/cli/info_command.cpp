@@ -103,9 +103,16 @@ void printText(const Info& info) {
     std::cout << "ignored keys (" << info.account.ignored.size() << "):\n";
     for (const auto& [key, reason] : info.account.ignored) std::cout << "  " << key << "  -- " << reason << '\n';
   }
+  // Only the parts this file holds (the others would be defaults).
+  auto present = [&](const std::string& name) {
+    for (const auto& summary : info.components) {
+      if (summary.component.name == name) return summary.tensors > 0;
+    }
+    return false;
+  };
   std::cout << "resolved config:\n";
-  std::cout << "  unet: " << unetConfigToJson(info.config.unet, -1) << '\n';
-  std::cout << "  vae:  " << vaeConfigToJson(info.config.vae, -1) << '\n';
+  if (present("unet")) std::cout << "  unet: " << unetConfigToJson(info.config.unet, -1) << '\n';
+  if (present("vae")) std::cout << "  vae:  " << vaeConfigToJson(info.config.vae, -1) << '\n';
   for (size_t i = 0; i < info.config.text_encoders.size(); ++i) {
     std::cout << "  text_encoder" << (i ? "_" + std::to_string(i + 1) : std::string()) << ": "
               << textEncoderConfigToJson(info.config.text_encoders[i], -1) << '\n';
