@@ -2,7 +2,6 @@
 #include "commands.h"
 
 namespace gesso::cli {
-void addInfoCommand(CLI::App&, CommandContext&) {}
 void addDebugCommand(CLI::App&, CommandContext&) {}
 void addBenchCommand(CLI::App&, CommandContext&) {}
 }  // namespace gesso::cli

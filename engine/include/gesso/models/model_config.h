@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -79,5 +80,30 @@ struct ModelConfig {
   VaeConfig vae;
   std::vector<TextEncoderConfig> text_encoders;  // one (SD1/SD2) or two (SDXL)
 };
+
+// The reference configs of the released models (the YAMLs in CompVis/stable-diffusion and generative-models).
+ModelConfig presetConfig(ModelFamily family, Prediction prediction = Prediction::Epsilon);
+// By name: "sd15" (also "sd1"), "sd21" ("sd2"), "sd21-v" ("sd2-768-v"), "sdxl". Throws ConfigError.
+ModelConfig presetConfig(const std::string& name);
+std::vector<std::string> presetNames();
+
+// The config from tensor names and shapes (full checkpoint keys). Not knowable from shapes, and therefore defaults:
+// the prediction type (Epsilon unless a `v_pred` key is present), num_heads vs num_head_channels (SD1-style conv
+// projections: num_heads 8; otherwise num_head_channels 64), text-encoder head counts (width / 64) and the VAE's
+// resolution (256). Parts that are absent keep the defaults above; throws ConfigError when no part is found.
+ModelConfig detectConfig(const std::map<std::string, std::vector<int64_t>>& shapes);
+
+// The family a UNet config belongs to (context_dim, projections, vector conditioning), Custom otherwise.
+ModelFamily familyFromUNet(const UNetConfig& unet);
+
+// One spelling for configs that build the same network: transformer_depth_middle resolved, depth 0 on levels
+// without attention, attention_resolutions sorted descending, num_heads unused when num_head_channels is set.
+UNetConfig canonicalUNet(UNetConfig unet);
+
+// A JSON text of the whole config (stable key order), for the CLI and for test messages.
+std::string configToJson(const ModelConfig& config, int indent = 2);
+std::string unetConfigToJson(const UNetConfig& unet, int indent = 2);
+std::string vaeConfigToJson(const VaeConfig& vae, int indent = 2);
+std::string textEncoderConfigToJson(const TextEncoderConfig& text, int indent = 2);
 
 }  // namespace gesso

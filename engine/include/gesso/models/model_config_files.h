@@ -1,0 +1,48 @@
+// Model configs from files: LDM/sgm inference YAMLs (yaml-cpp, GESSO_WITH_YAML) and diffusers config.json files.
+// Each parser fills only what its file says; ConfigOverrides::applyTo lays that over a detected or preset config.
+#pragma once
+
+#include "gesso/models/model_config.h"
+
+#include <optional>
+#include <string>
+
+namespace gesso {
+
+namespace io {
+class Checkpoint;
+}
+
+struct ConfigOverrides {
+  std::string source;                     // the file (or name) the values came from
+  std::optional<UNetConfig> unet;
+  std::optional<VaeConfig> vae;           // its scale_factor is the default unless scale_factor is set
+  std::optional<double> scale_factor;
+  std::optional<Prediction> prediction;
+
+  // Replaces what this holds; a Custom family becomes the one the new UNet belongs to.
+  void applyTo(ModelConfig& config) const;
+};
+
+// An LDM (`model.params.unet_config`) or sgm (`model.params.network_config`) YAML, or a YAML whose root is the UNet
+// constructor params (has `model_channels`) or the first-stage params (has `ddconfig`). `source_name` names the file
+// in errors. Throws ConfigError naming the file and field; without yaml-cpp, ConfigError saying so.
+ConfigOverrides parseYamlConfig(const std::string& text, const std::string& source_name);
+bool yamlSupported();  // false in builds without yaml-cpp
+ConfigOverrides loadYamlConfig(const std::string& path);
+
+// diffusers UNet2DConditionModel / AutoencoderKL config.json text. Throws ConfigError naming the file and field.
+UNetConfig parseDiffusersUNetConfig(const std::string& json_text, const std::string& source_name);
+VaeConfig parseDiffusersVaeConfig(const std::string& json_text, const std::string& source_name);
+
+struct ResolvedConfig {
+  ModelConfig config;
+  std::string source;  // "detected from tensor shapes", "diffusers config.json files" or the YAML's path
+};
+
+// A checkpoint's config: detected from its shapes, then the diffusers config.json files (for a folder), then a YAML:
+// `yaml_path` if given, else a .yaml beside a single file with the same basename (skipped in builds without YAML
+// support). Throws GessoError.
+ResolvedConfig resolveConfig(const io::Checkpoint& checkpoint, const std::string& yaml_path = {});
+
+}  // namespace gesso
