@@ -1,4 +1,4 @@
-// gesso-cli info MODEL [--config YAML] [--vae FILE] [--json]: what a checkpoint (file or diffusers folder) holds —
+// gesso-cli info MODEL [--config FILE] [--vae FILE] [--json]: what a checkpoint (file or diffusers folder) holds —
 // family, prediction type, each component's tensors, parameters and dtypes, ignored keys, and the resolved config.
 // Keys that belong to no component are an error (non-zero exit). Nothing is built: only tensor headers are read.
 #include "commands.h"
@@ -152,7 +152,9 @@ void addInfoCommand(CLI::App& app, CommandContext& context) {
   auto vae_path = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
   command->add_option("MODEL", *path, "A .safetensors checkpoint or a diffusers folder")->required();
-  command->add_option("--config", *config_path, "An LDM/sgm YAML config (default: MODEL's basename + .yaml if present)");
+  command->add_option("--config", *config_path,
+                      "A config: LDM/sgm YAML, diffusers config.json, HF CLIPTextConfig or open_clip JSON (default: "
+                      "files beside MODEL named after it, e.g. NAME.yaml)");
   command->add_option("--vae", *vae_path, "A standalone VAE (.safetensors or diffusers vae folder) replacing MODEL's");
   command->add_flag("--json", *as_json, "Print JSON");
   command->callback([&context, path, config_path, vae_path, as_json] {

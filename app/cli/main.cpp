@@ -1,6 +1,7 @@
 // gesso-cli: every engine feature, headless.
 #include "commands.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -23,6 +24,8 @@ int main(int argc, char** argv) {
   bool quiet = false;
   app.add_flag("-v,--verbose", verbose, "Log debug details");
   app.add_flag("-q,--quiet", quiet, "Log errors only");
+  // Logs go to stderr: stdout carries the commands' results (listings, JSON).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("gesso"));
   app.parse_complete_callback([&] {
     spdlog::set_pattern("%^[%l]%$ %v");
     spdlog::set_level(verbose ? spdlog::level::debug : quiet ? spdlog::level::err : spdlog::level::info);

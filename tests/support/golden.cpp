@@ -73,7 +73,7 @@ Comparison compareTensors(const QString& label, const at::Tensor& actual, const 
 
 QString cliPath() {
   const char* path = std::getenv("GESSO_CLI");
-  return path ? QString::fromLocal8Bit(path) : QString("gesso-cli");
+  return path && *path ? QString::fromLocal8Bit(path) : QString(GESSO_CLI_DEFAULT);
 }
 
 }  // namespace gesso::test

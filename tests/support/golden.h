@@ -36,7 +36,7 @@ struct Comparison {
 Comparison compareTensors(const QString& label, const at::Tensor& actual, const at::Tensor& expected,
                           double atol = 1e-4, double rtol = 1e-4);
 
-// The path of the gesso-cli binary under test ($GESSO_CLI, set by CTest).
+// The path of the gesso-cli binary under test: $GESSO_CLI, else the one this build made.
 QString cliPath();
 
 }  // namespace gesso::test

@@ -37,12 +37,17 @@ VaeConfig parseDiffusersVaeConfig(const std::string& json_text, const std::strin
 
 struct ResolvedConfig {
   ModelConfig config;
-  std::string source;  // "detected from tensor shapes", "diffusers config.json files" or the YAML's path
+  std::string source;  // "detected from tensor shapes", "diffusers config.json files" or the config files read
 };
 
-// A checkpoint's config: detected from its shapes, then the diffusers config.json files (for a folder), then a YAML:
-// `yaml_path` if given, else a .yaml beside a single file with the same basename (skipped in builds without YAML
-// support). Throws GessoError.
-ResolvedConfig resolveConfig(const io::Checkpoint& checkpoint, const std::string& yaml_path = {});
+// Lays one config file over `config`: an LDM/sgm YAML, or a JSON file: a HuggingFace CLIPTextConfig or an open_clip
+// model config (a text encoder: encoder `text_encoder_index`, or the first of the same layout when -1), or a diffusers
+// UNet / VAE config.json. Throws GessoError naming the file and field.
+void applyConfigFile(const std::string& path, ModelConfig& config, int text_encoder_index = -1);
+
+// A checkpoint's config: detected from its shapes, then the diffusers config.json files (for a folder), then
+// `config_path` if given (any form applyConfigFile reads), else the files beside a single file named after it:
+// NAME.yaml, NAME.config.json or NAME.open_clip.json, NAME.embedderN.config.json / .open_clip.json. Throws GessoError.
+ResolvedConfig resolveConfig(const io::Checkpoint& checkpoint, const std::string& config_path = {});
 
 }  // namespace gesso
