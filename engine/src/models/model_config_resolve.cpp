@@ -1,6 +1,10 @@
-// The config of an opened checkpoint: shapes first, then the files that say more (diffusers config.json, a YAML).
+// The config of an opened checkpoint: shapes first, then the files that say more (diffusers config.json and
+// scheduler_config.json, a YAML).
+#include "gesso/error.h"
 #include "gesso/io/checkpoint.h"
 #include "gesso/models/model_config_files.h"
+
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 
@@ -21,6 +25,26 @@ ResolvedConfig resolveConfig(const io::Checkpoint& checkpoint, const std::string
     }
     overrides.applyTo(resolved.config);
     resolved.source = "diffusers config.json files";
+  }
+  if (auto scheduler = diffusers.find("scheduler"); scheduler != diffusers.end()) {
+    const std::string source = checkpoint.path() + "/scheduler/scheduler_config.json";
+    nlohmann::json json;
+    try {
+      json = nlohmann::json::parse(scheduler->second);
+    } catch (const nlohmann::json::exception& error) {
+      fail(ErrorCode::ConfigError, source + ": not valid JSON: " + error.what());
+    }
+    const auto type = json.find("prediction_type");
+    if (type != json.end() && !type->is_null()) {
+      const std::string value = type->is_string() ? type->get<std::string>() : type->dump();
+      if (value == "v_prediction") {
+        resolved.config.prediction = Prediction::V;
+      } else if (value == "epsilon") {
+        resolved.config.prediction = Prediction::Epsilon;
+      } else {
+        fail(ErrorCode::ConfigError, source + ": field \"prediction_type\": \"" + value + "\" is not supported (epsilon or v_prediction)");
+      }
+    }
   }
   std::string yaml = yaml_path;
   if (yaml.empty() && checkpoint.layout() == io::CheckpointLayout::SingleFile && yamlSupported()) {

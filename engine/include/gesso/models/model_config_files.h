@@ -40,7 +40,8 @@ struct ResolvedConfig {
   std::string source;  // "detected from tensor shapes", "diffusers config.json files" or the YAML's path
 };
 
-// A checkpoint's config: detected from its shapes, then the diffusers config.json files (for a folder), then a YAML:
+// A checkpoint's config: detected from its shapes, then the diffusers config.json files and the scheduler's
+// prediction_type (for a folder), then a YAML:
 // `yaml_path` if given, else a .yaml beside a single file with the same basename (skipped in builds without YAML
 // support). Throws GessoError.
 ResolvedConfig resolveConfig(const io::Checkpoint& checkpoint, const std::string& yaml_path = {});
