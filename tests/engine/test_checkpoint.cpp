@@ -435,6 +435,15 @@ class CheckpointTest : public QObject {
     }
     const gesso::ModelConfig config = gesso::detectConfig(checkpoint.shapes());
     QCOMPARE(config.family, gesso::ModelFamily::SD2);
+    QCOMPARE(gesso::resolveConfig(checkpoint).config.prediction, gesso::Prediction::Epsilon);
+
+    // The scheduler's prediction_type says v-prediction (SD 2.x 768-v).
+    std::filesystem::create_directories(root / "scheduler");
+    writeText((root / "scheduler" / "scheduler_config.json").string(), R"({"prediction_type": "v_prediction"})");
+    QCOMPARE(gesso::resolveConfig(Checkpoint::open(root.string())).config.prediction, gesso::Prediction::V);
+    writeText((root / "scheduler" / "scheduler_config.json").string(), R"({"prediction_type": "sample"})");
+    const QString detail = detailOf([&] { gesso::resolveConfig(Checkpoint::open(root.string())); }, ErrorCode::ConfigError);
+    QVERIFY2(detail.contains("scheduler_config.json") && detail.contains("prediction_type"), qPrintable(detail));
   }
 
   void diffusersFolderErrors() {

@@ -182,6 +182,9 @@ Checkpoint Checkpoint::open(const std::string& path) {
       checkpoint.diffusers_configs_[component] = readText(root / component / "config.json");
     }
   }
+  if (fs::is_regular_file(root / "scheduler" / "scheduler_config.json")) {  // holds the prediction type
+    checkpoint.diffusers_configs_["scheduler"] = readText(root / "scheduler" / "scheduler_config.json");
+  }
 
   const fs::path unet_file = componentWeights(root / "unet", "diffusion_pytorch_model");
   if (unet_file.empty()) fail(ErrorCode::FileNotFound, path + ": no unet/diffusion_pytorch_model.safetensors");
@@ -208,9 +211,10 @@ Checkpoint Checkpoint::open(const std::string& path) {
     auto file = SafetensorsFile::open(weights.string());
     const auto config = checkpoint.diffusers_configs_.find(component);
     const std::vector<std::string> names = namesOf(*file);
-    bool open_clip = config != checkpoint.diffusers_configs_.end()
-                         ? isOpenClipText(config->second, (root / component / "config.json").string())
-                         : false;
+    // Without a config.json: text_encoder_2 is always OpenCLIP bigG; a lone text_encoder is taken as CLIP-L.
+    const bool open_clip = config != checkpoint.diffusers_configs_.end()
+                               ? isOpenClipText(config->second, (root / component / "config.json").string())
+                               : component == "text_encoder_2";
     if (open_clip) {
       for (auto& [name, source] : mappedSources(file, diffusersClipToOpenClip(names), open_clip_prefix)) {
         checkpoint.tensors_[name] = std::move(source);

@@ -112,6 +112,26 @@ ResolvedConfig resolveConfig(const io::Checkpoint& checkpoint, const std::string
     overrides.applyTo(resolved.config);
     resolved.source = "diffusers config.json files";
   }
+  if (auto scheduler = diffusers.find("scheduler"); scheduler != diffusers.end()) {
+    const std::string source = checkpoint.path() + "/scheduler/scheduler_config.json";
+    nlohmann::json json;
+    try {
+      json = nlohmann::json::parse(scheduler->second);
+    } catch (const nlohmann::json::exception& error) {
+      fail(ErrorCode::ConfigError, source + ": not valid JSON: " + error.what());
+    }
+    const auto type = json.find("prediction_type");
+    if (type != json.end() && !type->is_null()) {
+      const std::string value = type->is_string() ? type->get<std::string>() : type->dump();
+      if (value == "v_prediction") {
+        resolved.config.prediction = Prediction::V;
+      } else if (value == "epsilon") {
+        resolved.config.prediction = Prediction::Epsilon;
+      } else {
+        fail(ErrorCode::ConfigError, source + ": field \"prediction_type\": \"" + value + "\" is not supported (epsilon or v_prediction)");
+      }
+    }
+  }
   if (!config_path.empty()) {
     applyConfigFile(config_path, resolved.config);
     resolved.source = config_path;

@@ -48,8 +48,8 @@ class Checkpoint {
   std::vector<std::string> namesUnder(const std::string& prefix) const;
   std::map<std::string, std::vector<int64_t>> shapes() const;
 
-  // diffusers: the config.json text of each component folder ("unet", "vae", "text_encoder", "text_encoder_2")
-  // and "model_index" for model_index.json. Empty for a single file.
+  // diffusers: the config.json text of each component folder ("unet", "vae", "text_encoder", "text_encoder_2"),
+  // "scheduler" for scheduler/scheduler_config.json and "model_index" for model_index.json. Empty for a single file.
   const std::map<std::string, std::string>& diffusersConfigs() const { return diffusers_configs_; }
   // A single file's __metadata__ (empty for diffusers folders).
   const std::map<std::string, std::string>& metadata() const { return metadata_; }

@@ -45,7 +45,8 @@ struct ResolvedConfig {
 // UNet / VAE config.json. Throws GessoError naming the file and field.
 void applyConfigFile(const std::string& path, ModelConfig& config, int text_encoder_index = -1);
 
-// A checkpoint's config: detected from its shapes, then the diffusers config.json files (for a folder), then
+// A checkpoint's config: detected from its shapes, then the diffusers config.json files and the
+// scheduler's prediction_type (for a folder), then
 // `config_path` if given (any form applyConfigFile reads), else the files beside a single file named after it:
 // NAME.yaml, NAME.config.json or NAME.open_clip.json, NAME.embedderN.config.json / .open_clip.json. Throws GessoError.
 ResolvedConfig resolveConfig(const io::Checkpoint& checkpoint, const std::string& config_path = {});
