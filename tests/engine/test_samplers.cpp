@@ -1,0 +1,371 @@
+// Every k-diffusion sampler golden (12 samplers x 3 schedules x 2 closed-form denoisers) replayed with the recorded
+// noise, plus the ComfyUI-only samplers by their exact equalities, cancellation, seeding and input checks.
+#include "gesso/diffusion/sampler.h"
+
+#include "gesso/diffusion/schedulers.h"
+#include "gesso/error.h"
+#include "gesso/io/safetensors.h"
+#include "golden.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <QtTest>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+
+using namespace gesso::diffusion;
+using gesso::ErrorCode;
+using gesso::GessoError;
+
+namespace {
+
+nlohmann::json loadSamplersJson() {
+  std::ifstream in(gesso::test::goldenPath("samplers.json"));
+  return nlohmann::json::parse(in);
+}
+
+// The closed-form posterior mean for data N(mu, s^2) per element (GOLDENS.md (c)).
+Denoiser gaussDenoiser(const at::Tensor& mu, double s) {
+  return [mu, s](const at::Tensor& x, const at::Tensor& sigma) {
+    const at::Tensor sig = sigma.reshape({-1, 1, 1, 1});  // [B, 1, 1, 1]
+    return (s * s * x + sig * sig * mu.to(x.dtype())) / (s * s + sig * sig);
+  };
+}
+
+// The exact posterior mean for a per-element 2-component Gaussian mixture (GOLDENS.md (c)).
+Denoiser gmmDenoiser(std::vector<double> w, std::vector<double> m, std::vector<double> s) {
+  return [w, m, s](const at::Tensor& x, const at::Tensor& sigma) {
+    const at::Tensor sig2 = sigma.reshape({-1, 1, 1, 1}).pow(2);  // [B, 1, 1, 1]
+    std::vector<at::Tensor> logits, means;
+    for (size_t k = 0; k < w.size(); ++k) {
+      const at::Tensor v = s[k] * s[k] + sig2;
+      logits.push_back(std::log(w[k]) - 0.5 * at::log(2 * M_PI * v) - (x - m[k]).pow(2) / (2 * v));
+      means.push_back((s[k] * s[k] * x + sig2 * m[k]) / v);
+    }
+    const at::Tensor r = at::softmax(at::stack(logits, 0), 0);  // [K, B, C, H, W]
+    return (r * at::stack(means, 0)).sum(0);
+  };
+}
+
+// Returns the recorded draws in call order and checks each call's (sigma, sigma_next) against the record.
+class ReplayNoise : public NoiseSampler {
+ public:
+  ReplayNoise(at::Tensor draws, std::vector<std::pair<double, double>> calls) : draws_(std::move(draws)), calls_(std::move(calls)) {}
+  at::Tensor next(double sigma, double sigma_next) override {
+    if (count_ >= draws_.size(0)) {
+      ++count_;
+      return at::zeros_like(draws_[0]);
+    }
+    if (count_ < static_cast<int64_t>(calls_.size())) {
+      const auto [expected_sigma, expected_next] = calls_[count_];
+      worst_call_error_ = std::max({worst_call_error_, std::fabs(sigma - expected_sigma) / expected_sigma,
+                                    std::fabs(sigma_next - expected_next) / std::max(expected_next, 1e-12)});
+    }
+    return draws_[count_++];
+  }
+  int64_t count() const { return count_; }
+  double worstCallError() const { return worst_call_error_; }
+
+ private:
+  at::Tensor draws_;
+  std::vector<std::pair<double, double>> calls_;
+  int64_t count_ = 0;
+  double worst_call_error_ = 0;
+};
+
+struct Recorder {
+  std::vector<at::Tensor> x, denoised;
+  std::vector<double> sigma_hat;
+  StepCallback callback() {
+    return [this](const StepInfo& info) {
+      x.push_back(info.x.clone());
+      denoised.push_back(info.denoised.clone());
+      sigma_hat.push_back(info.sigma_hat);
+    };
+  }
+};
+
+// Gaussian data denoiser with scalar mu for the property tests.
+Denoiser simpleGauss(double mu, double s) {
+  return [mu, s](const at::Tensor& x, const at::Tensor& sigma) {
+    const at::Tensor sig = sigma.reshape({-1, 1, 1, 1});  // [B, 1, 1, 1]
+    return (s * s * x + sig * sig * mu) / (s * s + sig * sig);
+  };
+}
+
+at::Tensor sdKarras(int n) {
+  const DiscreteSchedule schedule = DiscreteSchedule::stableDiffusion();
+  return karrasSigmas(n, schedule.sigmaMin(), schedule.sigmaMax());
+}
+
+at::Tensor runSampler(const std::string& name, const at::Tensor& x, const at::Tensor& sigmas, std::shared_ptr<NoiseSampler> noise,
+                      SamplerOptions options = {}, Recorder* recorder = nullptr) {
+  SamplerContext context;
+  context.denoiser = simpleGauss(0.25, 0.5);
+  context.noise_sampler = std::move(noise);
+  context.options = options;
+  if (recorder) context.on_step = recorder->callback();
+  return sample(name, context, x, sigmas);
+}
+
+// A fixed stack of draws shared by two runs, replayed independently.
+std::shared_ptr<NoiseSampler> replay(const at::Tensor& draws) { return std::make_shared<ReplayNoise>(draws, std::vector<std::pair<double, double>>{}); }
+
+}  // namespace
+
+class SamplersTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void matchesKdiffusion_data() {
+    QTest::addColumn<int>("index");
+    if (!gesso::test::goldenAvailable()) {
+      QTest::newRow("no shared data") << -1;
+      return;
+    }
+    const nlohmann::json cases = loadSamplersJson()["cases"];
+    QCOMPARE(cases.size(), size_t(72));
+    for (size_t i = 0; i < cases.size(); ++i) QTest::newRow(cases[i]["key"].get<std::string>().c_str()) << static_cast<int>(i);
+  }
+
+  void matchesKdiffusion() {
+    GESSO_REQUIRE_SHARED();
+    QFETCH(int, index);
+    static const nlohmann::json spec = loadSamplersJson();
+    static const auto file = gesso::test::openGolden("samplers.safetensors");
+    const nlohmann::json& c = spec["cases"][index];
+    const std::string key = c["key"];
+    const std::string schedule = c["schedule"];
+    const std::string denoiser_name = c["denoiser"];
+    const std::string sampler_name = key.substr(0, key.find('/'));
+
+    SamplerContext context;
+    if (denoiser_name == "gauss") {
+      context.denoiser = gaussDenoiser(gesso::test::goldenTensor(*file, "denoiser/gauss/mu"), spec["denoisers"]["gauss"]["s"]);
+    } else {
+      const auto& g = spec["denoisers"]["gmm"];
+      context.denoiser = gmmDenoiser(g["w"], g["m"], g["s"]);
+    }
+    // The kwargs of the reference call.
+    const auto& kwargs = c["kwargs"];
+    if (kwargs.contains("eta")) context.options.eta = kwargs["eta"].get<double>();
+    if (kwargs.contains("s_noise")) context.options.s_noise = kwargs["s_noise"];
+    if (kwargs.contains("r")) context.options.sde_r = kwargs["r"];
+    if (kwargs.contains("order")) context.options.lms_order = kwargs["order"];
+    if (kwargs.contains("s_churn")) context.options.s_churn = kwargs["s_churn"];
+
+    const int64_t draws = c["n_noise_draws"];
+    std::shared_ptr<ReplayNoise> noise;
+    if (draws > 0) {
+      std::vector<std::pair<double, double>> calls;
+      for (const auto& call : c["noise_calls_sigma_sigma_next"]) calls.emplace_back(call[0].get<double>(), call[1].get<double>());
+      noise = std::make_shared<ReplayNoise>(gesso::test::goldenTensor(*file, key + "/noise"), calls);
+    } else {
+      noise = std::make_shared<ReplayNoise>(at::empty({0, 2, 4, 4, 4}), std::vector<std::pair<double, double>>{});
+    }
+    context.noise_sampler = noise;
+    Recorder recorder;
+    context.on_step = recorder.callback();
+
+    const at::Tensor sigmas = gesso::test::goldenTensor(*file, "schedule/" + schedule + "/sigmas");
+    const at::Tensor x_init = gesso::test::goldenTensor(*file, "schedule/" + schedule + "/x_init");
+    const at::Tensor x_out = sample(sampler_name, context, x_init, sigmas);
+
+    QCOMPARE(noise->count(), draws);
+    qInfo().noquote() << QString("%1: noise calls' sigma rel error %2").arg(QString::fromStdString(key)).arg(noise->worstCallError(), 0, 'g', 3);
+    QVERIFY2(noise->worstCallError() < 1e-5, "a noise draw was requested for other sigmas than the reference's");
+
+    const size_t steps = c["n_callback_steps"];
+    QCOMPARE(recorder.x.size(), steps);
+    for (size_t i = 0; i < steps; ++i) {
+      const double expected = c["callback_sigma_hat"][i];
+      QVERIFY2(std::fabs(recorder.sigma_hat[i] - expected) <= 1e-6 * expected, "callback sigma_hat differs");
+    }
+    GESSO_COMPARE_TENSORS(QString::fromStdString(key + " x_out"), x_out, gesso::test::goldenTensor(*file, key + "/x_out"), 1e-5, 0);
+    const auto vs_f64 = gesso::test::compareTensors(QString::fromStdString(key + " x_out vs x_out_f64"), x_out,
+                                                    gesso::test::goldenTensor(*file, key + "/x_out_f64"), 1e-5, 0);
+    QVERIFY(vs_f64.ok);
+    // Trajectories reach |x| ~ 45 at the first steps: float32 rounding there needs a relative term.
+    GESSO_COMPARE_TENSORS(QString::fromStdString(key + " traj_x"), at::stack(recorder.x), gesso::test::goldenTensor(*file, key + "/traj_x"),
+                          1e-5, 1e-6);
+    GESSO_COMPARE_TENSORS(QString::fromStdString(key + " traj_denoised"), at::stack(recorder.denoised),
+                          gesso::test::goldenTensor(*file, key + "/traj_denoised"), 1e-5, 1e-6);
+  }
+
+  // k-diffusion integrates the Lagrange basis with scipy quad; ours uses Gauss-Legendre (exact for these degrees).
+  void lmsCoefficientsMatchQuad() {
+    GESSO_REQUIRE_SHARED();
+    const nlohmann::json spec = loadSamplersJson();
+    const auto file = gesso::test::openGolden("samplers.safetensors");
+    double worst = 0;
+    int checked = 0;
+    for (const auto& c : spec["cases"]) {
+      if (!c.contains("lms_coeffs")) continue;
+      const at::Tensor sigmas = gesso::test::goldenTensor(*file, "schedule/" + c["schedule"].get<std::string>() + "/sigmas").to(at::kDouble);
+      const std::vector<double> t(sigmas.data_ptr<double>(), sigmas.data_ptr<double>() + sigmas.numel());
+      const int order = c["kwargs"]["order"];
+      for (size_t i = 0; i < c["lms_coeffs"].size(); ++i) {
+        const auto& row = c["lms_coeffs"][i];
+        const int current = std::min<int>(static_cast<int>(i) + 1, order);
+        QCOMPARE(static_cast<int>(row.size()), current);
+        for (int j = 0; j < current; ++j) {
+          const double expected = row[j];
+          const double actual = linearMultistepCoefficient(current, t, static_cast<int>(i), j);
+          worst = std::max(worst, std::fabs(actual - expected) / std::max(1e-12, std::fabs(expected)));
+          ++checked;
+        }
+      }
+    }
+    qInfo() << "lms coefficients checked:" << checked << "max relative diff:" << worst;
+    QVERIFY(checked > 0);
+    QVERIFY2(worst < 1e-9, "lms coefficients differ from scipy quad");
+  }
+
+  // DDIM with eta = 0 is the Euler step written as x' = D + eps * sigma_next (same math, different rounding).
+  void ddimEtaZeroIsEuler() {
+    const at::Tensor x = at::randn({2, 4, 4, 4}, at::TensorOptions().dtype(at::kDouble)) * 14.6;
+    const at::Tensor sigmas = sdKarras(12).to(at::kDouble);
+    const at::Tensor euler = runSampler("euler", x, sigmas, nullptr);
+    const at::Tensor ddim = runSampler("ddim", x, sigmas, nullptr);
+    GESSO_COMPARE_TENSORS("ddim(eta 0) vs euler", ddim, euler, 1e-12, 1e-12);
+  }
+
+  // With eta, DDIM's sigma_t (Song et al. eq. 16) is k-diffusion's ancestral split: DDIM(eta) = Euler ancestral(eta),
+  // and DDPM's posterior step is DDIM with eta = 1 (same noise draws).
+  void ddimAndDdpmAreAncestralEuler() {
+    const at::Tensor x = at::randn({2, 4, 4, 4}, at::TensorOptions().dtype(at::kDouble)) * 14.6;
+    const at::Tensor sigmas = sdKarras(10).to(at::kDouble);
+    const at::Tensor draws = at::randn({9, 2, 4, 4, 4}, at::TensorOptions().dtype(at::kDouble));
+    for (double eta : {0.5, 1.0}) {
+      SamplerOptions options;
+      options.eta = eta;
+      const at::Tensor ancestral = runSampler("euler_ancestral", x, sigmas, replay(draws), options);
+      const at::Tensor ddim = runSampler("ddim", x, sigmas, replay(draws), options);
+      GESSO_COMPARE_TENSORS(QString("ddim(eta %1) vs euler_ancestral").arg(eta), ddim, ancestral, 1e-10, 1e-10);
+    }
+    const at::Tensor ancestral = runSampler("euler_ancestral", x, sigmas, replay(draws));
+    const at::Tensor ddpm = runSampler("ddpm", x, sigmas, replay(draws));
+    GESSO_COMPARE_TENSORS("ddpm vs euler_ancestral(eta 1)", ddpm, ancestral, 1e-10, 1e-10);
+  }
+
+  // LCM jumps to D and re-noises with sigma_next * z: every step's x is D(previous) + sigma * z.
+  void lcmRenoisesTheDenoisedEstimate() {
+    const at::Tensor x = at::randn({1, 4, 4, 4}, at::TensorOptions().dtype(at::kDouble)) * 14.6;
+    const at::Tensor sigmas = sdKarras(4).to(at::kDouble);
+    const at::Tensor draws = at::randn({3, 1, 4, 4, 4}, at::TensorOptions().dtype(at::kDouble));
+    Recorder recorder;
+    const at::Tensor out = runSampler("lcm", x, sigmas, replay(draws), {}, &recorder);
+    QCOMPARE(recorder.x.size(), size_t(4));
+    for (int i = 1; i < 4; ++i) {
+      const at::Tensor expected = recorder.denoised[i - 1] + draws[i - 1] * sigmas[i].item<double>();
+      GESSO_COMPARE_TENSORS(QString("lcm step %1").arg(i), recorder.x[i], expected, 1e-12, 0);
+    }
+    GESSO_COMPARE_TENSORS("lcm output", out, recorder.denoised.back(), 0, 0);
+  }
+
+  // The default noise source is LibTorch's CPU generator seeded per request, float32 randn of the latent's shape.
+  void seededNoiseIsLibTorchRandn() {
+    SeededNoiseSampler noise(1234, {2, 4, 8, 8}, at::TensorOptions().dtype(at::kFloat));
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(1234);
+    const at::Tensor first = at::randn({2, 4, 8, 8}, generator, at::TensorOptions().dtype(at::kFloat));
+    const at::Tensor second = at::randn({2, 4, 8, 8}, generator, at::TensorOptions().dtype(at::kFloat));
+    QVERIFY(at::equal(noise.next(1, 0.5), first));
+    QVERIFY(at::equal(noise.next(0.5, 0.2), second));
+    // Not the global RNG: drawing from it in between changes nothing.
+    SeededNoiseSampler again(1234, {2, 4, 8, 8}, at::TensorOptions().dtype(at::kFloat));
+    at::randn({10});
+    QVERIFY(at::equal(again.next(1, 0.5), first));
+  }
+
+  void stochasticSamplersAreDeterministicPerSeed_data() {
+    QTest::addColumn<QString>("name");
+    for (const SamplerEntry& entry : samplerTable()) QTest::newRow(entry.name) << QString(entry.name);
+  }
+
+  void stochasticSamplersAreDeterministicPerSeed() {
+    QFETCH(QString, name);
+    const at::Tensor x = at::randn({1, 4, 4, 4}) * 14.6;
+    const at::Tensor sigmas = sdKarras(6);
+    const auto run = [&](uint64_t seed) {
+      SamplerContext context;
+      context.denoiser = simpleGauss(0.25, 0.5);
+      context.noise_seed = seed;
+      return sample(name.toStdString(), context, x, sigmas);
+    };
+    const at::Tensor a = run(7), b = run(7), c = run(8);
+    QVERIFY(at::isfinite(a).all().item<bool>());
+    QVERIFY2(at::equal(a, b), "the same seed gave a different result");
+    const bool differs = !at::equal(a, c);
+    QCOMPARE(differs, findSampler(name.toStdString()).noise == NoiseUse::Stochastic);
+  }
+
+  void cancellationStopsBeforeTheNextCall() {
+    gesso::CancelToken token;
+    int calls = 0;
+    SamplerContext context;
+    context.denoiser = [&](const at::Tensor& x, const at::Tensor& sigma) {
+      if (++calls == 3) token.cancel();
+      return simpleGauss(0, 0.5)(x, sigma);
+    };
+    context.cancel = &token;
+    try {
+      sample("heun", context, at::randn({1, 4, 4, 4}), sdKarras(10));
+      QFAIL("a cancelled run finished");
+    } catch (const GessoError& error) {
+      QCOMPARE(error.error().code, ErrorCode::Cancelled);
+    }
+    QCOMPARE(calls, 3);
+  }
+
+  void rejectsBadInput_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QVector<double>>("sigmas");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("unknown sampler") << "euler_b" << QVector<double>{1, 0} << "known: euler, euler_ancestral";
+    QTest::newRow("increasing") << "euler" << QVector<double>{1, 2, 0} << "must not increase";
+    QTest::newRow("zero in the middle") << "euler" << QVector<double>{2, 0, 0} << "only the last may be 0";
+    QTest::newRow("not finite") << "euler" << QVector<double>{INFINITY, 0} << "not finite";
+    QTest::newRow("negative") << "euler" << QVector<double>{1, -1} << "must be positive";
+  }
+
+  void rejectsBadInput() {
+    QFETCH(QString, name);
+    QFETCH(QVector<double>, sigmas);
+    QFETCH(QString, expected);
+    SamplerContext context;
+    context.denoiser = simpleGauss(0, 0.5);
+    const std::vector<double> values(sigmas.begin(), sigmas.end());
+    try {
+      sample(name.toStdString(), context, at::randn({1, 4, 2, 2}), at::tensor(values));
+      QFAIL("bad input was accepted");
+    } catch (const GessoError& error) {
+      const QString message = QString::fromStdString(error.error().detail);
+      qInfo().noquote() << "error:" << message;
+      QCOMPARE(error.error().code, ErrorCode::InvalidArgument);
+      QVERIFY2(message.contains(expected), qPrintable(message));
+    }
+  }
+
+  void rejectsDenoiserOfWrongShape() {
+    SamplerContext context;
+    context.denoiser = [](const at::Tensor& x, const at::Tensor&) { return x.slice(1, 0, 1); };
+    try {
+      sample("euler", context, at::randn({1, 4, 2, 2}), sdKarras(3));
+      QFAIL("a wrong denoiser shape was accepted");
+    } catch (const GessoError& error) {
+      QCOMPARE(error.error().code, ErrorCode::ShapeMismatch);
+    }
+  }
+
+  void registryListsComfyNames() {
+    const std::vector<std::string> names = samplerNames();
+    for (const char* required : {"euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2s_ancestral",
+                                 "dpmpp_sde", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_3m_sde", "ddim", "ddpm", "uni_pc", "lcm", "ipndm"})
+      QVERIFY2(std::find(names.begin(), names.end(), required) != names.end(), required);
+  }
+};
+
+QTEST_GUILESS_MAIN(SamplersTest)
+#include "test_samplers.moc"
