@@ -324,7 +324,8 @@ class SamplersTest : public QObject {
     QTest::addColumn<QVector<double>>("sigmas");
     QTest::addColumn<QString>("expected");
     QTest::newRow("unknown sampler") << "euler_b" << QVector<double>{1, 0} << "known: euler, euler_ancestral";
-    QTest::newRow("increasing") << "euler" << QVector<double>{1, 2, 0} << "must not increase";
+    QTest::newRow("increasing") << "euler" << QVector<double>{1, 2, 0} << "must strictly decrease";
+    QTest::newRow("repeated") << "dpmpp_2m" << QVector<double>{2, 1, 1, 0} << "must strictly decrease";
     QTest::newRow("zero in the middle") << "euler" << QVector<double>{2, 0, 0} << "only the last may be 0";
     QTest::newRow("not finite") << "euler" << QVector<double>{INFINITY, 0} << "not finite";
     QTest::newRow("negative") << "euler" << QVector<double>{1, -1} << "must be positive";

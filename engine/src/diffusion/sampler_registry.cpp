@@ -108,8 +108,9 @@ at::Tensor sample(const std::string& name, SamplerContext& context, const at::Te
     const bool last = i + 1 == list.size();
     if (!(list[i] > 0 || (last && list[i] == 0)))
       fail(ErrorCode::InvalidArgument, "sample: sigmas[" + std::to_string(i) + "] must be positive (only the last may be 0)");
-    if (i > 0 && list[i] > list[i - 1])
-      fail(ErrorCode::InvalidArgument, "sample: sigmas must not increase (sigmas[" + std::to_string(i) + "] > sigmas[" +
+    // Multistep samplers divide by log-sigma differences: repeated sigmas would give NaN.
+    if (i > 0 && list[i] >= list[i - 1])
+      fail(ErrorCode::InvalidArgument, "sample: sigmas must strictly decrease (sigmas[" + std::to_string(i) + "] >= sigmas[" +
                                            std::to_string(i - 1) + "])");
   }
   SamplerContext run = context;

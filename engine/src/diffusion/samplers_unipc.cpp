@@ -105,11 +105,14 @@ UniPcUpdate uniPcStep(SamplerContext& context, const at::Tensor& x, const std::v
 }  // namespace
 
 // ComfyUI's sample_unipc: multistep UniPC of order min(3, steps - 1) with lower-order warm-up and final steps;
-// one denoiser call per step (the corrector's evaluation is reused). ComfyUI stops at sigma 0.001 instead of 0, so
-// the result keeps 0.001 of noise, and so does this port. The callback reports x after each correction.
+// one denoiser call per step (the corrector's evaluation is reused). ComfyUI stops at sigma 0.001 instead of a
+// smaller final sigma (0), so the result keeps 0.001 of noise, and so does this port. The callback reports x after
+// each correction.
 at::Tensor sampleUniPc(SamplerContext& context, at::Tensor x, const std::vector<double>& sigmas_in) {
   std::vector<double> sigmas = sigmas_in;
-  if (sigmas.back() == 0) sigmas.back() = 0.001;
+  if (sigmas.back() < 0.001) sigmas.back() = 0.001;  // as ComfyUI: lambda = -log(sigma) must stay finite
+  if (sigmas.size() >= 2 && sigmas[sigmas.size() - 2] <= sigmas.back())
+    fail(ErrorCode::InvalidArgument, "uni_pc: the last nonzero sigma must be above 0.001");
   const int steps = stepCount(sigmas);
   if (steps < 1) return x;
   const int max_order = context.options.unipc_order;

@@ -84,7 +84,7 @@ struct SamplerContext {
   void report(int step, int total_steps, double sigma, double sigma_hat, const at::Tensor& x, const at::Tensor& denoised);
 };
 
-// A sampler integrates from sigmas.front() to sigmas.back() (descending; only the last may be 0).
+// A sampler integrates from sigmas.front() to sigmas.back() (strictly descending; only the last may be 0).
 using SamplerFunction = at::Tensor (*)(SamplerContext& context, at::Tensor x, const std::vector<double>& sigmas);
 
 // Euler family (samplers_euler.cpp).
@@ -122,7 +122,7 @@ struct SamplerEntry {
 const std::vector<SamplerEntry>& samplerTable();
 std::vector<std::string> samplerNames();
 const SamplerEntry& findSampler(const std::string& name);  // InvalidArgument naming the known samplers otherwise
-// Validates x and sigmas (1-D, finite, non-increasing, positive except a final 0) and runs the named sampler.
+// Validates x and sigmas (1-D, finite, strictly decreasing, positive except a final 0) and runs the named sampler.
 at::Tensor sample(const std::string& name, SamplerContext& context, const at::Tensor& x, const at::Tensor& sigmas);
 
 }  // namespace gesso::diffusion
