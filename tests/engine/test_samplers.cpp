@@ -301,6 +301,57 @@ class SamplersTest : public QObject {
     QCOMPARE(differs, findSampler(name.toStdString()).noise == NoiseUse::Stochastic);
   }
 
+  // One callback per step (indices 0..n-1, x at the step's sigma) and the expected number of network evaluations.
+  void everySamplerReportsEachStepOnce_data() {
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<int>("evaluations");  // for 8 steps ending in 0
+    const QStringList two_stage{"heun", "dpm_2", "dpm_2_ancestral", "dpmpp_2s_ancestral", "dpmpp_sde"};
+    for (const SamplerEntry& entry : samplerTable())
+      QTest::newRow(entry.name) << QString(entry.name) << (two_stage.contains(entry.name) ? 2 * 8 - 1 : 8);
+  }
+
+  void everySamplerReportsEachStepOnce() {
+    QFETCH(QString, name);
+    QFETCH(int, evaluations);
+    const at::Tensor sigmas = sdKarras(8);
+    int calls = 0;
+    std::vector<int> steps;
+    std::vector<double> reported_sigmas;
+    SamplerContext context;
+    context.denoiser = [&](const at::Tensor& x, const at::Tensor& sigma) {
+      ++calls;
+      return simpleGauss(0.25, 0.5)(x, sigma);
+    };
+    context.on_step = [&](const StepInfo& info) {
+      steps.push_back(info.step);
+      reported_sigmas.push_back(info.sigma);
+      QCOMPARE(info.total_steps, 8);
+    };
+    sample(name.toStdString(), context, at::randn({1, 4, 4, 4}) * 14.6, sigmas);
+    QCOMPARE(calls, evaluations);
+    QCOMPARE(static_cast<int>(steps.size()), 8);
+    for (int i = 0; i < 8; ++i) {
+      QCOMPARE(steps[i], i);
+      QCOMPARE(reported_sigmas[i], sigmas[i].item<double>());
+    }
+  }
+
+  // Churn (s_churn > 0) raises sigma with fresh noise from the context's noise source, one draw per step.
+  void churnDrawsFromTheNoiseSource() {
+    const at::Tensor x = at::randn({1, 4, 4, 4}) * 14.6;
+    const at::Tensor sigmas = sdKarras(5);
+    SamplerOptions options;
+    options.s_churn = 1.0;
+    for (const char* name : {"euler", "heun", "dpm_2"}) {
+      auto noise = std::make_shared<ReplayNoise>(at::randn({5, 1, 4, 4, 4}), std::vector<std::pair<double, double>>{});
+      Recorder recorder;
+      runSampler(name, x, sigmas, noise, options, &recorder);
+      QCOMPARE(noise->count(), int64_t(5));
+      const double gamma = std::min(1.0 / 5, std::sqrt(2.0) - 1);
+      QVERIFY(std::fabs(recorder.sigma_hat[0] - sigmas[0].item<double>() * (1 + gamma)) < 1e-5);
+    }
+  }
+
   void cancellationStopsBeforeTheNextCall() {
     gesso::CancelToken token;
     int calls = 0;
