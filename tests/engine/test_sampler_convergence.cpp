@@ -64,7 +64,7 @@ class SamplerConvergenceTest : public QObject {
     QTest::newRow("dpmpp_2m_sde eta 0") << "dpmpp_2m_sde" << 0.0 << 2.0;
     QTest::newRow("dpmpp_2m_sde_heun eta 0") << "dpmpp_2m_sde_heun" << 0.0 << 2.0;
     QTest::newRow("dpmpp_3m_sde eta 0") << "dpmpp_3m_sde" << 0.0 << 2.0;  // startup-limited, see above
-    QTest::newRow("lms") << "lms" << -1.0 << 2.0;                           // startup-limited, see above
+    QTest::newRow("lms") << "lms" << -1.0 << 2.0;                         // startup-limited, see above
     QTest::newRow("ipndm") << "ipndm" << -1.0 << 2.0;
     QTest::newRow("uni_pc") << "uni_pc" << -1.0 << 2.0;
     QTest::newRow("uni_pc_bh2") << "uni_pc_bh2" << -1.0 << 2.0;
@@ -83,7 +83,8 @@ class SamplerConvergenceTest : public QObject {
       line += QString(" %1:%2").arg(steps).arg(errors.back(), 0, 'e', 2);
     }
     const double measured = std::log2(errors[errors.size() - 2] / errors.back());
-    qInfo().noquote() << QString("%1: errors%2, measured order %3 (expected %4)").arg(name).arg(line).arg(measured, 0, 'f', 2).arg(order);
+    qInfo().noquote()
+        << QString("%1: errors%2, measured order %3 (expected %4)").arg(name).arg(line).arg(measured, 0, 'f', 2).arg(order);
     QVERIFY2(errors.back() < errors.front(), "the error does not fall with more steps");
     QVERIFY2(measured >= order - 0.3, qPrintable(QString("measured order %1 below expected %2").arg(measured).arg(order)));
   }
@@ -96,8 +97,11 @@ class SamplerConvergenceTest : public QObject {
       const double second = error("dpmpp_2m", -1, steps, x0);
       const double third = error("dpmpp_3m_sde", 0, steps, x0);
       const double lms = error("lms", -1, steps, x0);
-      qInfo().noquote() << QString("%1 steps: dpmpp_2m %2, dpmpp_3m_sde(eta 0) %3, lms %4").arg(steps).arg(second, 0, 'e', 2)
-                               .arg(third, 0, 'e', 2).arg(lms, 0, 'e', 2);
+      qInfo().noquote() << QString("%1 steps: dpmpp_2m %2, dpmpp_3m_sde(eta 0) %3, lms %4")
+                               .arg(steps)
+                               .arg(second, 0, 'e', 2)
+                               .arg(third, 0, 'e', 2)
+                               .arg(lms, 0, 'e', 2);
       QVERIFY(third < second);
       QVERIFY(lms < second);
     }

@@ -52,7 +52,8 @@ Denoiser gmmDenoiser(std::vector<double> w, std::vector<double> m, std::vector<d
 // Returns the recorded draws in call order and checks each call's (sigma, sigma_next) against the record.
 class ReplayNoise : public NoiseSampler {
  public:
-  ReplayNoise(at::Tensor draws, std::vector<std::pair<double, double>> calls) : draws_(std::move(draws)), calls_(std::move(calls)) {}
+  ReplayNoise(at::Tensor draws, std::vector<std::pair<double, double>> calls)
+      : draws_(std::move(draws)), calls_(std::move(calls)) {}
   at::Tensor next(double sigma, double sigma_next) override {
     if (count_ >= draws_.size(0)) {
       ++count_;
@@ -111,7 +112,9 @@ at::Tensor runSampler(const std::string& name, const at::Tensor& x, const at::Te
 }
 
 // A fixed stack of draws shared by two runs, replayed independently.
-std::shared_ptr<NoiseSampler> replay(const at::Tensor& draws) { return std::make_shared<ReplayNoise>(draws, std::vector<std::pair<double, double>>{}); }
+std::shared_ptr<NoiseSampler> replay(const at::Tensor& draws) {
+  return std::make_shared<ReplayNoise>(draws, std::vector<std::pair<double, double>>{});
+}
 
 }  // namespace
 
@@ -174,7 +177,9 @@ class SamplersTest : public QObject {
     const at::Tensor x_out = sample(sampler_name, context, x_init, sigmas);
 
     QCOMPARE(noise->count(), draws);
-    qInfo().noquote() << QString("%1: noise calls' sigma rel error %2").arg(QString::fromStdString(key)).arg(noise->worstCallError(), 0, 'g', 3);
+    qInfo().noquote() << QString("%1: noise calls' sigma rel error %2")
+                             .arg(QString::fromStdString(key))
+                             .arg(noise->worstCallError(), 0, 'g', 3);
     QVERIFY2(noise->worstCallError() < 1e-5, "a noise draw was requested for other sigmas than the reference's");
 
     const size_t steps = c["n_callback_steps"];
@@ -183,13 +188,14 @@ class SamplersTest : public QObject {
       const double expected = c["callback_sigma_hat"][i];
       QVERIFY2(std::fabs(recorder.sigma_hat[i] - expected) <= 1e-6 * expected, "callback sigma_hat differs");
     }
-    GESSO_COMPARE_TENSORS(QString::fromStdString(key + " x_out"), x_out, gesso::test::goldenTensor(*file, key + "/x_out"), 1e-5, 0);
+    GESSO_COMPARE_TENSORS(QString::fromStdString(key + " x_out"), x_out, gesso::test::goldenTensor(*file, key + "/x_out"), 1e-5,
+                          0);
     const auto vs_f64 = gesso::test::compareTensors(QString::fromStdString(key + " x_out vs x_out_f64"), x_out,
                                                     gesso::test::goldenTensor(*file, key + "/x_out_f64"), 1e-5, 0);
     QVERIFY(vs_f64.ok);
     // Trajectories reach |x| ~ 45 at the first steps: float32 rounding there needs a relative term.
-    GESSO_COMPARE_TENSORS(QString::fromStdString(key + " traj_x"), at::stack(recorder.x), gesso::test::goldenTensor(*file, key + "/traj_x"),
-                          1e-5, 1e-6);
+    GESSO_COMPARE_TENSORS(QString::fromStdString(key + " traj_x"), at::stack(recorder.x),
+                          gesso::test::goldenTensor(*file, key + "/traj_x"), 1e-5, 1e-6);
     GESSO_COMPARE_TENSORS(QString::fromStdString(key + " traj_denoised"), at::stack(recorder.denoised),
                           gesso::test::goldenTensor(*file, key + "/traj_denoised"), 1e-5, 1e-6);
   }
@@ -203,7 +209,8 @@ class SamplersTest : public QObject {
     int checked = 0;
     for (const auto& c : spec["cases"]) {
       if (!c.contains("lms_coeffs")) continue;
-      const at::Tensor sigmas = gesso::test::goldenTensor(*file, "schedule/" + c["schedule"].get<std::string>() + "/sigmas").to(at::kDouble);
+      const at::Tensor sigmas =
+          gesso::test::goldenTensor(*file, "schedule/" + c["schedule"].get<std::string>() + "/sigmas").to(at::kDouble);
       const std::vector<double> t(sigmas.data_ptr<double>(), sigmas.data_ptr<double>() + sigmas.numel());
       const int order = c["kwargs"]["order"];
       for (size_t i = 0; i < c["lms_coeffs"].size(); ++i) {
@@ -413,8 +420,9 @@ class SamplersTest : public QObject {
 
   void registryListsComfyNames() {
     const std::vector<std::string> names = samplerNames();
-    for (const char* required : {"euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2s_ancestral",
-                                 "dpmpp_sde", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_3m_sde", "ddim", "ddpm", "uni_pc", "lcm", "ipndm"})
+    for (const char* required :
+         {"euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2s_ancestral", "dpmpp_sde", "dpmpp_2m",
+          "dpmpp_2m_sde", "dpmpp_3m_sde", "ddim", "ddpm", "uni_pc", "lcm", "ipndm"})
       QVERIFY2(std::find(names.begin(), names.end(), required) != names.end(), required);
   }
 };

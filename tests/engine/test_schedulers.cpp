@@ -38,10 +38,12 @@ class SchedulersTest : public QObject {
     GESSO_COMPARE_TENSORS("sd_betas_f64", f64(betas), gesso::test::goldenTensor(*file, "schedule/sd_betas_f64"), 1e-16, 1e-14);
     GESSO_COMPARE_TENSORS("sd_alphas_cumprod_f64", f64(alphasCumprod(betas)),
                           gesso::test::goldenTensor(*file, "schedule/sd_alphas_cumprod_f64"), 1e-16, 1e-13);
-    GESSO_COMPARE_TENSORS("sd_alphas_cumprod_f32", sd().alphasCumprod(), gesso::test::goldenTensor(*file, "schedule/sd_alphas_cumprod_f32"), 0, 0);
-    GESSO_COMPARE_TENSORS("sd_sigmas_1000_f32", sd().sigmas(), gesso::test::goldenTensor(*file, "schedule/sd_sigmas_1000_f32"), 0, 1e-6);
-    GESSO_COMPARE_TENSORS("sd_log_sigmas_1000_f32", sd().logSigmas(), gesso::test::goldenTensor(*file, "schedule/sd_log_sigmas_1000_f32"),
-                          1e-6, 1e-6);
+    GESSO_COMPARE_TENSORS("sd_alphas_cumprod_f32", sd().alphasCumprod(),
+                          gesso::test::goldenTensor(*file, "schedule/sd_alphas_cumprod_f32"), 0, 0);
+    GESSO_COMPARE_TENSORS("sd_sigmas_1000_f32", sd().sigmas(), gesso::test::goldenTensor(*file, "schedule/sd_sigmas_1000_f32"), 0,
+                          1e-6);
+    GESSO_COMPARE_TENSORS("sd_log_sigmas_1000_f32", sd().logSigmas(),
+                          gesso::test::goldenTensor(*file, "schedule/sd_log_sigmas_1000_f32"), 1e-6, 1e-6);
   }
 
   void goldenSchedules_data() {
@@ -62,8 +64,8 @@ class SchedulersTest : public QObject {
     GESSO_COMPARE_TENSORS(name + " sigmas", sigmas, expected, 1e-7, 1e-6);
     // sigma -> t on the schedule's nonzero sigmas, interpolated and quantized.
     const at::Tensor nonzero = expected.slice(0, 0, 10);
-    GESSO_COMPARE_TENSORS(name + " t_from_sigma", sd().sigmaToTimestep(nonzero), gesso::test::goldenTensor(*file, prefix + "/t_from_sigma"),
-                          2e-4, 1e-6);
+    GESSO_COMPARE_TENSORS(name + " t_from_sigma", sd().sigmaToTimestep(nonzero),
+                          gesso::test::goldenTensor(*file, prefix + "/t_from_sigma"), 2e-4, 1e-6);
     const at::Tensor quantized = sd().sigmaToNearestIndex(nonzero);
     QCOMPARE(quantized.scalar_type(), at::kLong);
     QVERIFY(at::equal(quantized, gesso::test::goldenTensor(*file, prefix + "/t_from_sigma_quantized")));
@@ -87,7 +89,8 @@ class SchedulersTest : public QObject {
     QTest::addColumn<int>("steps");
     for (const std::string& name : schedulerNames()) {
       for (int steps : {1, 2, 3, 5, 10, 20, 25, 50}) {
-        QTest::newRow(QString("%1/%2").arg(QString::fromStdString(name)).arg(steps).toLatin1()) << QString::fromStdString(name) << steps;
+        QTest::newRow(QString("%1/%2").arg(QString::fromStdString(name)).arg(steps).toLatin1())
+            << QString::fromStdString(name) << steps;
       }
     }
   }
@@ -177,7 +180,8 @@ class SchedulersTest : public QObject {
     }
     QVERIFY(std::fabs(betaQuantile(0.5, 0.6, 0.6) - 0.5) < 1e-12);
     // Beta(0.5, 0.5) is the arcsine law: F(x) = 2/pi asin(sqrt x).
-    for (double x : {0.05, 0.2, 0.6, 0.95}) QVERIFY(std::fabs(regularizedIncompleteBeta(x, 0.5, 0.5) - 2 / M_PI * std::asin(std::sqrt(x))) < 1e-12);
+    for (double x : {0.05, 0.2, 0.6, 0.95})
+      QVERIFY(std::fabs(regularizedIncompleteBeta(x, 0.5, 0.5) - 2 / M_PI * std::asin(std::sqrt(x))) < 1e-12);
     // The scheduler: timesteps rint(999 * ppf(1 - i/n)); more steps near both ends than in the middle.
     const at::Tensor sigmas = betaSigmas(sd(), 10);
     for (int i = 0; i < 10; ++i) {
@@ -221,8 +225,8 @@ class SchedulersTest : public QObject {
   }
 
   void registryNames() {
-    const std::vector<std::string> expected{"normal", "karras", "exponential", "sgm_uniform", "simple",
-                                            "ddim_uniform", "beta", "kl_optimal", "align_your_steps"};
+    const std::vector<std::string> expected{"normal",       "karras", "exponential", "sgm_uniform",     "simple",
+                                            "ddim_uniform", "beta",   "kl_optimal",  "align_your_steps"};
     QVERIFY(schedulerNames() == expected);
   }
 };

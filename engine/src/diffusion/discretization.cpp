@@ -11,7 +11,8 @@
 namespace gesso::diffusion {
 
 std::vector<double> scaledLinearBetas(int timesteps, double linear_start, double linear_end) {
-  if (timesteps < 2) fail(ErrorCode::InvalidArgument, "scaledLinearBetas: timesteps must be >= 2, got " + std::to_string(timesteps));
+  if (timesteps < 2)
+    fail(ErrorCode::InvalidArgument, "scaledLinearBetas: timesteps must be >= 2, got " + std::to_string(timesteps));
   if (!(linear_start > 0 && linear_end > linear_start && linear_end < 1))
     fail(ErrorCode::InvalidArgument, "scaledLinearBetas: need 0 < linear_start < linear_end < 1");
   // Same arithmetic as torch.linspace(float64) followed by **2.
@@ -67,7 +68,8 @@ double DiscreteSchedule::sigmaMin() const { return sigmas_[0].item<double>(); }
 double DiscreteSchedule::sigmaMax() const { return sigmas_[size() - 1].item<double>(); }
 double DiscreteSchedule::sigmaAt(int64_t index) const {
   if (index < 0 || index >= size())
-    fail(ErrorCode::InvalidArgument, "DiscreteSchedule: index " + std::to_string(index) + " outside [0, " + std::to_string(size()) + ")");
+    fail(ErrorCode::InvalidArgument,
+         "DiscreteSchedule: index " + std::to_string(index) + " outside [0, " + std::to_string(size()) + ")");
   return sigmas_[index].item<double>();
 }
 
@@ -103,7 +105,8 @@ at::Tensor DiscreteSchedule::timestepToSigma(const at::Tensor& timestep) const {
 at::Tensor legacyDdpmDiscretization(int n, const std::vector<double>& alphas_cumprod, AppendZero append) {
   const int total = static_cast<int>(alphas_cumprod.size());
   if (n < 1 || n > total)
-    fail(ErrorCode::InvalidArgument, "legacyDdpmDiscretization: n must be in [1, " + std::to_string(total) + "], got " + std::to_string(n));
+    fail(ErrorCode::InvalidArgument,
+         "legacyDdpmDiscretization: n must be in [1, " + std::to_string(total) + "], got " + std::to_string(n));
   // Timesteps int(linspace(T-1, 0, n, endpoint=False)) reversed (numpy: start + i * step), or all of them for n == T.
   std::vector<double> ratios(n);
   for (int i = 0; i < n; ++i) {

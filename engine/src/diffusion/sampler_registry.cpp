@@ -110,8 +110,8 @@ at::Tensor sample(const std::string& name, SamplerContext& context, const at::Te
       fail(ErrorCode::InvalidArgument, "sample: sigmas[" + std::to_string(i) + "] must be positive (only the last may be 0)");
     // Multistep samplers divide by log-sigma differences: repeated sigmas would give NaN.
     if (i > 0 && list[i] >= list[i - 1])
-      fail(ErrorCode::InvalidArgument, "sample: sigmas must strictly decrease (sigmas[" + std::to_string(i) + "] >= sigmas[" +
-                                           std::to_string(i - 1) + "])");
+      fail(ErrorCode::InvalidArgument,
+           "sample: sigmas must strictly decrease (sigmas[" + std::to_string(i) + "] >= sigmas[" + std::to_string(i - 1) + "])");
   }
   SamplerContext run = context;
   if (entry.adjust) run.options = entry.adjust(run.options);

@@ -46,7 +46,8 @@ struct GaussLegendre {
 }  // namespace
 
 double linearMultistepCoefficient(int order, const std::vector<double>& t, int i, int j) {
-  if (order - 1 > i) fail(ErrorCode::InvalidArgument, "lms: order " + std::to_string(order) + " is too high for step " + std::to_string(i));
+  if (order - 1 > i)
+    fail(ErrorCode::InvalidArgument, "lms: order " + std::to_string(order) + " is too high for step " + std::to_string(i));
   static const GaussLegendre rule;
   const double a = t[i];
   const double b = t[i + 1];
@@ -90,7 +91,8 @@ at::Tensor sampleLms(SamplerContext& context, at::Tensor x, const std::vector<do
 // Adams-Bashforth with fixed uniform-step coefficients over up to 4 past derivatives (ComfyUI sample_ipndm).
 at::Tensor sampleIpndm(SamplerContext& context, at::Tensor x, const std::vector<double>& sigmas) {
   const int max_order = context.options.ipndm_order;
-  if (max_order < 1 || max_order > 4) fail(ErrorCode::InvalidArgument, "ipndm: order must be in [1, 4], got " + std::to_string(max_order));
+  if (max_order < 1 || max_order > 4)
+    fail(ErrorCode::InvalidArgument, "ipndm: order must be in [1, 4], got " + std::to_string(max_order));
   const int steps = stepCount(sigmas);
   std::deque<at::Tensor> history;  // past derivatives, newest last, at most max_order - 1
   for (int i = 0; i < steps; ++i) {

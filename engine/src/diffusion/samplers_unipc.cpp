@@ -116,7 +116,8 @@ at::Tensor sampleUniPc(SamplerContext& context, at::Tensor x, const std::vector<
   const int steps = stepCount(sigmas);
   if (steps < 1) return x;
   const int max_order = context.options.unipc_order;
-  if (max_order < 1 || max_order > 3) fail(ErrorCode::InvalidArgument, "uni_pc: order must be in [1, 3], got " + std::to_string(max_order));
+  if (max_order < 1 || max_order > 3)
+    fail(ErrorCode::InvalidArgument, "uni_pc: order must be in [1, 3], got " + std::to_string(max_order));
   const int order = std::max(1, std::min(max_order, steps - 1));
 
   std::vector<double> sigma_history{sigmas[0]};
@@ -132,7 +133,7 @@ at::Tensor sampleUniPc(SamplerContext& context, at::Tensor x, const std::vector<
   }
   for (int step = order; step <= steps; ++step) {
     const int step_order = std::min(order, steps + 1 - step);  // lower order at the end
-    const bool use_corrector = step != steps;                   // the last evaluation would be unused
+    const bool use_corrector = step != steps;                  // the last evaluation would be unused
     UniPcUpdate update = uniPcStep(context, x, model_history, sigma_history, sigmas[step], step_order, use_corrector);
     x = update.x;
     if (step == steps) break;

@@ -10,7 +10,8 @@
 namespace gesso::diffusion {
 
 Scalings computeScalings(Prediction prediction, const at::Tensor& sigma, double sigma_data) {
-  if (!sigma.defined() || !sigma.is_floating_point()) fail(ErrorCode::InvalidArgument, "scalings: sigma must be a floating-point tensor");
+  if (!sigma.defined() || !sigma.is_floating_point())
+    fail(ErrorCode::InvalidArgument, "scalings: sigma must be a floating-point tensor");
   const at::Tensor sigma2 = sigma * sigma;
   switch (prediction) {
     case Prediction::Epsilon:

@@ -15,7 +15,8 @@ const at::TensorOptions kFloat32 = at::TensorOptions().dtype(at::kFloat);
 
 void requireSteps(const char* name, int n, int minimum = 1) {
   if (n < minimum)
-    fail(ErrorCode::InvalidArgument, std::string(name) + ": steps must be >= " + std::to_string(minimum) + ", got " + std::to_string(n));
+    fail(ErrorCode::InvalidArgument,
+         std::string(name) + ": steps must be >= " + std::to_string(minimum) + ", got " + std::to_string(n));
 }
 
 void requireRange(const char* name, double sigma_min, double sigma_max) {
@@ -26,10 +27,13 @@ void requireRange(const char* name, double sigma_min, double sigma_max) {
 
 at::Tensor appendZero(const at::Tensor& sigmas) { return at::cat({sigmas.to(at::kFloat), at::zeros({1}, kFloat32)}); }
 
-at::Tensor fromValues(const std::vector<double>& values) { return at::tensor(values, at::TensorOptions().dtype(at::kDouble)).to(at::kFloat); }
+at::Tensor fromValues(const std::vector<double>& values) {
+  return at::tensor(values, at::TensorOptions().dtype(at::kDouble)).to(at::kFloat);
+}
 
 const DiscreteSchedule& requireSchedule(const SchedulerContext& context, const char* name) {
-  if (!context.schedule) fail(ErrorCode::InvalidArgument, std::string(name) + ": the scheduler needs the model's discrete schedule");
+  if (!context.schedule)
+    fail(ErrorCode::InvalidArgument, std::string(name) + ": the scheduler needs the model's discrete schedule");
   return *context.schedule;
 }
 

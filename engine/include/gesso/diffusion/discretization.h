@@ -27,8 +27,8 @@ class DiscreteSchedule {
   static DiscreteSchedule stableDiffusion();
 
   int64_t size() const { return sigmas_.size(0); }
-  const at::Tensor& sigmas() const { return sigmas_; }          // float32 [T], ascending
-  const at::Tensor& logSigmas() const { return log_sigmas_; }   // float32 [T]
+  const at::Tensor& sigmas() const { return sigmas_; }                 // float32 [T], ascending
+  const at::Tensor& logSigmas() const { return log_sigmas_; }          // float32 [T]
   const at::Tensor& alphasCumprod() const { return alphas_cumprod_; }  // float32 [T]
   double sigmaMin() const;
   double sigmaMax() const;

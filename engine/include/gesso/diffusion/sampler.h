@@ -62,20 +62,20 @@ struct SamplerOptions {
   double s_churn = 0.0;       // euler/heun/dpm_2 churn (Karras et al. Alg. 2); 0 = deterministic
   double s_tmin = 0.0;
   double s_tmax = std::numeric_limits<double>::infinity();
-  int lms_order = 4;                       // 1..8
-  int ipndm_order = 4;                     // 1..4
-  double sde_r = 0.5;                      // dpmpp_sde: intermediate point in log-sigma
+  int lms_order = 4;    // 1..8
+  int ipndm_order = 4;  // 1..4
+  double sde_r = 0.5;   // dpmpp_sde: intermediate point in log-sigma
   SdeSolver sde_solver = SdeSolver::Midpoint;
   UniPcVariant unipc_variant = UniPcVariant::Bh1;
-  int unipc_order = 3;                     // 1..3
+  int unipc_order = 3;  // 1..3
 };
 
 struct SamplerContext {
   Denoiser denoiser;                            // required
   std::shared_ptr<NoiseSampler> noise_sampler;  // unset: SeededNoiseSampler(noise_seed, x's shape)
   uint64_t noise_seed = 0;
-  StepCallback on_step;                         // optional
-  const CancelToken* cancel = nullptr;          // optional, checked before every denoiser call; must outlive the run
+  StepCallback on_step;                 // optional
+  const CancelToken* cancel = nullptr;  // optional, checked before every denoiser call; must outlive the run
   SamplerOptions options;
 
   // Throws GessoError(Cancelled) if cancelled, then calls the denoiser with sigma as a [B] tensor.
