@@ -64,6 +64,21 @@ DiscreteSchedule::DiscreteSchedule(const std::vector<double>& alphas_cumprod) {
 
 DiscreteSchedule DiscreteSchedule::stableDiffusion() { return DiscreteSchedule(diffusion::alphasCumprod(scaledLinearBetas())); }
 
+DiscreteSchedule DiscreteSchedule::fromSigmas(const at::Tensor& ascending_sigmas) {
+  if (!ascending_sigmas.defined() || ascending_sigmas.dim() != 1 || ascending_sigmas.size(0) < 2)
+    fail(ErrorCode::InvalidArgument, "DiscreteSchedule: sigmas must be a 1-D tensor of at least 2 values");
+  const at::Tensor sigmas = ascending_sigmas.to(at::kFloat).contiguous();
+  if (!(sigmas > 0).all().item<bool>() || !(sigmas.slice(0, 1) > sigmas.slice(0, 0, -1)).all().item<bool>())
+    fail(ErrorCode::InvalidArgument, "DiscreteSchedule: sigmas must be positive and strictly ascending");
+  DiscreteSchedule schedule;
+  schedule.sigmas_ = sigmas.clone();
+  schedule.log_sigmas_ = schedule.sigmas_.log();
+  schedule.alphas_cumprod_ = 1 / (1 + schedule.sigmas_ * schedule.sigmas_);
+  return schedule;
+}
+
+DiscreteSchedule DiscreteSchedule::sgmLegacy() { return fromSigmas(legacyDdpmDiscretization(1000, AppendZero::No).flip({0})); }
+
 double DiscreteSchedule::sigmaMin() const { return sigmas_[0].item<double>(); }
 double DiscreteSchedule::sigmaMax() const { return sigmas_[size() - 1].item<double>(); }
 double DiscreteSchedule::sigmaAt(int64_t index) const {
@@ -86,9 +101,11 @@ at::Tensor DiscreteSchedule::sigmaToTimestep(const at::Tensor& sigma) const {
   return t.reshape(sigma.sizes());
 }
 
-at::Tensor DiscreteSchedule::sigmaToNearestIndex(const at::Tensor& sigma) const {
-  const at::Tensor log_sigma = sigma.to(at::kFloat).log();
-  const at::Tensor dists = log_sigma.reshape({1, -1}) - log_sigmas_.reshape({-1, 1});  // [T, N]
+at::Tensor DiscreteSchedule::sigmaToNearestIndex(const at::Tensor& sigma, Distance distance) const {
+  const at::Tensor query = sigma.to(at::kFloat);
+  const at::Tensor dists = distance == Distance::LogSigma
+                               ? query.log().reshape({1, -1}) - log_sigmas_.reshape({-1, 1})  // [T, N]
+                               : query.reshape({1, -1}) - sigmas_.reshape({-1, 1});            // [T, N]
   return dists.abs().argmin(0).reshape(sigma.sizes());
 }
 

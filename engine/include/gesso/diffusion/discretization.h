@@ -23,8 +23,13 @@ class DiscreteSchedule {
  public:
   // sigmas = sqrt((1 - ac) / ac), computed in float32 from float32 alphas_cumprod as k-diffusion and ComfyUI do.
   explicit DiscreteSchedule(const std::vector<double>& alphas_cumprod);
-  // Stable Diffusion's schedule: scaled-linear betas 0.00085 -> 0.012 over 1000 steps.
+  // Stable Diffusion's schedule: scaled-linear betas 0.00085 -> 0.012 over 1000 steps (k-diffusion, ComfyUI).
   static DiscreteSchedule stableDiffusion();
+  // A table of ascending sigmas as given (alphas_cumprod = 1 / (1 + sigma^2)).
+  static DiscreteSchedule fromSigmas(const at::Tensor& ascending_sigmas);
+  // sgm's DiscreteDenoiser table: LegacyDDPMDiscretization(1000) ascending (float64 ratio, float32 sqrt); it differs
+  // from stableDiffusion() by float32 rounding only.
+  static DiscreteSchedule sgmLegacy();
 
   int64_t size() const { return sigmas_.size(0); }
   const at::Tensor& sigmas() const { return sigmas_; }                 // float32 [T], ascending
@@ -36,8 +41,10 @@ class DiscreteSchedule {
 
   // k-diffusion `sigma_to_t`: fractional timestep by linear interpolation of log sigma (clamped to [0, T-1]).
   at::Tensor sigmaToTimestep(const at::Tensor& sigma) const;
-  // The index of the nearest training sigma in log space (k-diffusion quantize=True, sgm DiscreteDenoiser), int64.
-  at::Tensor sigmaToNearestIndex(const at::Tensor& sigma) const;
+  // The index of the nearest training sigma, int64: by log-sigma distance (k-diffusion quantize=True, ComfyUI
+  // `timestep`) or by plain sigma distance (sgm DiscreteDenoiser.sigma_to_idx).
+  enum class Distance { LogSigma, Sigma };
+  at::Tensor sigmaToNearestIndex(const at::Tensor& sigma, Distance distance = Distance::LogSigma) const;
   // k-diffusion `t_to_sigma` / ComfyUI `sigma(t)`: exp of the log-sigma interpolated at fractional t (clamped).
   at::Tensor timestepToSigma(const at::Tensor& timestep) const;
 
@@ -45,6 +52,8 @@ class DiscreteSchedule {
   at::Tensor alphas_cumprod_;
   at::Tensor sigmas_;
   at::Tensor log_sigmas_;
+
+  DiscreteSchedule() = default;
 };
 
 // sgm LegacyDDPMDiscretization()(n): the sigmas at timesteps int(linspace(T-1, 0, n, endpoint=False)) reversed,
