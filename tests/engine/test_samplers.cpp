@@ -230,6 +230,35 @@ class SamplersTest : public QObject {
     QVERIFY2(worst < 1e-9, "lms coefficients differ from scipy quad");
   }
 
+  // The guidance goldens' sampler loops, with the network replaced by the recorded CFG denoised estimates (one per
+  // step for these samplers). Both end with a step to sigma 0 that lands on the last estimate, so this checks the
+  // plumbing (calls, noise draws, x_out) on real-scale values (~127) more than the arithmetic the cases above cover.
+  void replaysGuidanceRuns_data() {
+    QTest::addColumn<QString>("name");
+    QTest::newRow("cfg_dpmpp_2m") << "dpmpp_2m";
+    QTest::newRow("cfg_euler_ancestral") << "euler_ancestral";
+  }
+
+  void replaysGuidanceRuns() {
+    GESSO_REQUIRE_SHARED();
+    QFETCH(QString, name);
+    const std::string key = QTest::currentDataTag();
+    const auto file = gesso::test::openGolden("denoise_tiny.safetensors");
+    const at::Tensor recorded = gesso::test::goldenTensor(*file, key + "/traj_denoised");
+    int64_t calls = 0;
+    SamplerContext context;
+    context.denoiser = [&](const at::Tensor&, const at::Tensor&) { return recorded[calls++]; };
+    auto noise = std::make_shared<ReplayNoise>(name == "euler_ancestral" ? gesso::test::goldenTensor(*file, key + "/noise")
+                                                                         : at::empty({0, 1, 4, 16, 16}),
+                                               std::vector<std::pair<double, double>>{});
+    context.noise_sampler = noise;
+    const at::Tensor x_out =
+        sample(name.toStdString(), context, gesso::test::goldenTensor(*file, "cfg/x_init"), gesso::test::goldenTensor(*file, "cfg/sigmas"));
+    QCOMPARE(calls, recorded.size(0));
+    QCOMPARE(noise->count(), name == "euler_ancestral" ? int64_t(3) : int64_t(0));
+    GESSO_COMPARE_TENSORS(QString::fromStdString(key + " x_out"), x_out, gesso::test::goldenTensor(*file, key + "/x_out"), 1e-4, 1e-4);
+  }
+
   // DDIM with eta = 0 is the Euler step written as x' = D + eps * sigma_next (same math, different rounding).
   void ddimEtaZeroIsEuler() {
     const at::Tensor x = at::randn({2, 4, 4, 4}, at::TensorOptions().dtype(at::kDouble)) * 14.6;
