@@ -30,8 +30,8 @@ class DiscretizationTest : public QObject {
     GESSO_REQUIRE_SHARED();
     const auto file = gesso::test::openGolden("denoise_tiny.safetensors");
     const DiscreteSchedule schedule = DiscreteSchedule::sgmLegacy();
-    GESSO_COMPARE_TENSORS("sgm denoiser sigmas", schedule.sigmas(), gesso::test::goldenTensor(*file, "sgm_eps_xl/denoiser_sigmas"), 0,
-                          0);
+    GESSO_COMPARE_TENSORS("sgm denoiser sigmas", schedule.sigmas(),
+                          gesso::test::goldenTensor(*file, "sgm_eps_xl/denoiser_sigmas"), 0, 0);
     const at::Tensor sigma = gesso::test::goldenTensor(*file, "sgm_eps_xl/sigma");
     const at::Tensor index = schedule.sigmaToNearestIndex(sigma, DiscreteSchedule::Distance::Sigma);
     QVERIFY(at::equal(index, gesso::test::goldenTensor(*file, "sgm_eps_xl/idx")));

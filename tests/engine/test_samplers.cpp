@@ -248,15 +248,16 @@ class SamplersTest : public QObject {
     int64_t calls = 0;
     SamplerContext context;
     context.denoiser = [&](const at::Tensor&, const at::Tensor&) { return recorded[calls++]; };
-    auto noise = std::make_shared<ReplayNoise>(name == "euler_ancestral" ? gesso::test::goldenTensor(*file, key + "/noise")
-                                                                         : at::empty({0, 1, 4, 16, 16}),
-                                               std::vector<std::pair<double, double>>{});
+    auto noise = std::make_shared<ReplayNoise>(
+        name == "euler_ancestral" ? gesso::test::goldenTensor(*file, key + "/noise") : at::empty({0, 1, 4, 16, 16}),
+        std::vector<std::pair<double, double>>{});
     context.noise_sampler = noise;
-    const at::Tensor x_out =
-        sample(name.toStdString(), context, gesso::test::goldenTensor(*file, "cfg/x_init"), gesso::test::goldenTensor(*file, "cfg/sigmas"));
+    const at::Tensor x_out = sample(name.toStdString(), context, gesso::test::goldenTensor(*file, "cfg/x_init"),
+                                    gesso::test::goldenTensor(*file, "cfg/sigmas"));
     QCOMPARE(calls, recorded.size(0));
     QCOMPARE(noise->count(), name == "euler_ancestral" ? int64_t(3) : int64_t(0));
-    GESSO_COMPARE_TENSORS(QString::fromStdString(key + " x_out"), x_out, gesso::test::goldenTensor(*file, key + "/x_out"), 1e-4, 1e-4);
+    GESSO_COMPARE_TENSORS(QString::fromStdString(key + " x_out"), x_out, gesso::test::goldenTensor(*file, key + "/x_out"), 1e-4,
+                          1e-4);
   }
 
   // DDIM with eta = 0 is the Euler step written as x' = D + eps * sigma_next (same math, different rounding).

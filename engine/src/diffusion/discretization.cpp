@@ -103,9 +103,8 @@ at::Tensor DiscreteSchedule::sigmaToTimestep(const at::Tensor& sigma) const {
 
 at::Tensor DiscreteSchedule::sigmaToNearestIndex(const at::Tensor& sigma, Distance distance) const {
   const at::Tensor query = sigma.to(at::kFloat);
-  const at::Tensor dists = distance == Distance::LogSigma
-                               ? query.log().reshape({1, -1}) - log_sigmas_.reshape({-1, 1})  // [T, N]
-                               : query.reshape({1, -1}) - sigmas_.reshape({-1, 1});            // [T, N]
+  const at::Tensor dists = distance == Distance::LogSigma ? query.log().reshape({1, -1}) - log_sigmas_.reshape({-1, 1})  // [T, N]
+                                                          : query.reshape({1, -1}) - sigmas_.reshape({-1, 1});           // [T, N]
   return dists.abs().argmin(0).reshape(sigma.sizes());
 }
 

@@ -34,8 +34,8 @@ at::Tensor SamplerContext::denoise(const at::Tensor& x, double sigma) {
 }
 
 at::Tensor SamplerContext::drawNoise(double sigma, double sigma_next) {
-  at::Tensor noise = noise_sampler->next(sigma, sigma_next);
-  return noise;
+  if (!noise_sampler) fail(ErrorCode::InvalidArgument, "sampling needs a noise sampler (sample() provides a seeded one)");
+  return noise_sampler->next(sigma, sigma_next);
 }
 
 void SamplerContext::report(int step, int total_steps, double sigma, double sigma_hat, const at::Tensor& x,

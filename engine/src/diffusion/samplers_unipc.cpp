@@ -39,6 +39,8 @@ std::vector<double> solve(std::vector<std::vector<double>> a, std::vector<double
   return x;
 }
 
+enum class Corrector { Skip, Run };
+
 struct UniPcUpdate {
   at::Tensor x;
   at::Tensor model;  // the denoiser's output at the new sigma when the corrector ran, else undefined
@@ -47,7 +49,7 @@ struct UniPcUpdate {
 // One UniPC step of `order` from the newest history entry to sigma_t, in sigma space: lambda = -log(sigma).
 // model_history/sigma_history hold the past data predictions and their sigmas, newest last.
 UniPcUpdate uniPcStep(SamplerContext& context, const at::Tensor& x, const std::vector<at::Tensor>& model_history,
-                      const std::vector<double>& sigma_history, double sigma_t, int order, bool use_corrector) {
+                      const std::vector<double>& sigma_history, double sigma_t, int order, Corrector corrector) {
   const at::Tensor& model_0 = model_history.back();
   const double sigma_0 = sigma_history.back();
   const double h = std::log(sigma_0) - std::log(sigma_t);  // lambda_t - lambda_0
@@ -93,7 +95,7 @@ UniPcUpdate uniPcStep(SamplerContext& context, const at::Tensor& x, const std::v
     for (size_t k = 1; k < d1s.size(); ++k) prediction = prediction + d1s[k] * rhos_p[k];
     x_t = x_first - b_h * prediction;
   }
-  if (!use_corrector) return {x_t, at::Tensor()};
+  if (corrector == Corrector::Skip) return {x_t, at::Tensor()};
 
   const std::vector<double> rhos_c = order == 1 ? std::vector<double>{0.5} : solve(r, b);
   const at::Tensor model_t = context.denoise(x_t, sigma_t);
@@ -125,7 +127,7 @@ at::Tensor sampleUniPc(SamplerContext& context, at::Tensor x, const std::vector<
   context.report(0, steps, sigmas_in[0], sigmas_in[0], x, model_history.back());
   // Warm-up: lower orders while the history fills.
   for (int step = 1; step < order; ++step) {
-    UniPcUpdate update = uniPcStep(context, x, model_history, sigma_history, sigmas[step], step, true);
+    UniPcUpdate update = uniPcStep(context, x, model_history, sigma_history, sigmas[step], step, Corrector::Run);
     x = update.x;
     sigma_history.push_back(sigmas[step]);
     model_history.push_back(update.model);
@@ -133,8 +135,8 @@ at::Tensor sampleUniPc(SamplerContext& context, at::Tensor x, const std::vector<
   }
   for (int step = order; step <= steps; ++step) {
     const int step_order = std::min(order, steps + 1 - step);  // lower order at the end
-    const bool use_corrector = step != steps;                  // the last evaluation would be unused
-    UniPcUpdate update = uniPcStep(context, x, model_history, sigma_history, sigmas[step], step_order, use_corrector);
+    const Corrector corrector = step == steps ? Corrector::Skip : Corrector::Run;  // the last evaluation would be unused
+    UniPcUpdate update = uniPcStep(context, x, model_history, sigma_history, sigmas[step], step_order, corrector);
     x = update.x;
     if (step == steps) break;
     sigma_history.erase(sigma_history.begin());
