@@ -116,6 +116,81 @@ std::shared_ptr<NoiseSampler> replay(const at::Tensor& draws) {
   return std::make_shared<ReplayNoise>(draws, std::vector<std::pair<double, double>>{});
 }
 
+// UniPC as its reference states it, in variance-preserving coordinates (x_vp = x / sqrt(1 + sigma^2), alpha, std and
+// lambda = log alpha - log std), with the linear systems solved by at::linalg_solve. An independent statement of the
+// algorithm that the sigma-space port must reproduce.
+at::Tensor referenceUniPc(const Denoiser& denoiser, at::Tensor x, std::vector<double> sigmas, bool bh2) {
+  if (sigmas.back() < 0.001) sigmas.back() = 0.001;
+  const auto alpha = [](double s) { return 1 / std::sqrt(1 + s * s); };
+  const auto stdev = [](double s) { return s / std::sqrt(1 + s * s); };
+  const auto lambda = [&](double s) { return std::log(alpha(s)) - std::log(stdev(s)); };
+  const auto model = [&](const at::Tensor& x_vp, double s) {
+    const at::Tensor x_ve = x_vp * std::sqrt(1 + s * s);
+    const at::Tensor eps = (x_ve - denoiser(x_ve, at::full({x_vp.size(0)}, s, x_vp.options()))) / s;
+    return (x_vp - stdev(s) * eps) / alpha(s);
+  };
+  const auto update = [&](const at::Tensor& x_in, const std::vector<at::Tensor>& models, const std::vector<double>& ts, double t,
+                          int order, bool corrector, at::Tensor* model_out) {
+    const double t0 = ts.back();
+    const double h = lambda(t) - lambda(t0);
+    std::vector<double> rks;
+    std::vector<at::Tensor> d1s;
+    for (int i = 1; i < order; ++i) {
+      const double rk = (lambda(ts[ts.size() - 1 - i]) - lambda(t0)) / h;
+      rks.push_back(rk);
+      d1s.push_back((models[models.size() - 1 - i] - models.back()) / rk);
+    }
+    rks.push_back(1.0);
+    const double hh = -h;
+    const double h_phi_1 = std::expm1(hh);
+    const double b_h = bh2 ? std::expm1(hh) : hh;
+    double h_phi_k = h_phi_1 / hh - 1, factorial = 1;
+    at::Tensor r = at::empty({order, order}, at::kDouble), b = at::empty({order}, at::kDouble);
+    for (int i = 1; i <= order; ++i) {
+      for (int k = 0; k < order; ++k) r[i - 1][k] = std::pow(rks[k], i - 1);
+      b[i - 1] = h_phi_k * factorial / b_h;
+      factorial *= i + 1;
+      h_phi_k = h_phi_k / hh - 1 / factorial;
+    }
+    const at::Tensor base = stdev(t) / stdev(t0) * x_in - alpha(t) * h_phi_1 * models.back();
+    at::Tensor x_t = base;
+    if (!d1s.empty()) {
+      const at::Tensor rhos_p =
+          order == 2 ? at::full({1}, 0.5, at::kDouble) : at::linalg_solve(r.slice(0, 0, -1).slice(1, 0, -1), b.slice(0, 0, -1));
+      at::Tensor res = at::zeros_like(x_in);
+      for (size_t k = 0; k < d1s.size(); ++k) res = res + rhos_p[k].item<double>() * d1s[k];
+      x_t = base - alpha(t) * b_h * res;
+    }
+    if (!corrector) return x_t;
+    const at::Tensor rhos_c = order == 1 ? at::full({1}, 0.5, at::kDouble) : at::linalg_solve(r, b);
+    *model_out = model(x_t, t);
+    at::Tensor res = rhos_c[order - 1].item<double>() * (*model_out - models.back());
+    for (size_t k = 0; k < d1s.size(); ++k) res = res + rhos_c[k].item<double>() * d1s[k];
+    return base - alpha(t) * b_h * res;
+  };
+  const int steps = static_cast<int>(sigmas.size()) - 1;
+  const int order = std::max(1, std::min(3, steps - 1));
+  x = x / std::sqrt(1 + sigmas[0] * sigmas[0]);
+  std::vector<double> ts{sigmas[0]};
+  std::vector<at::Tensor> models{model(x, sigmas[0])};
+  for (int step = 1; step < order; ++step) {
+    at::Tensor m;
+    x = update(x, models, ts, sigmas[step], step, true, &m);
+    ts.push_back(sigmas[step]);
+    models.push_back(m);
+  }
+  for (int step = order; step <= steps; ++step) {
+    at::Tensor m;
+    x = update(x, models, ts, sigmas[step], std::min(order, steps + 1 - step), step != steps, &m);
+    if (step == steps) break;
+    ts.erase(ts.begin());
+    models.erase(models.begin());
+    ts.push_back(sigmas[step]);
+    models.push_back(m);
+  }
+  return x / alpha(sigmas.back());
+}
+
 }  // namespace
 
 class SamplersTest : public QObject {
@@ -258,6 +333,23 @@ class SamplersTest : public QObject {
     QCOMPARE(noise->count(), name == "euler_ancestral" ? int64_t(3) : int64_t(0));
     GESSO_COMPARE_TENSORS(QString::fromStdString(key + " x_out"), x_out, gesso::test::goldenTensor(*file, key + "/x_out"), 1e-4,
                           1e-4);
+  }
+
+  // No k-diffusion golden exists for UniPC: the sigma-space port must equal the VP-space statement above.
+  void uniPcMatchesItsVpStatement() {
+    const at::Tensor x = at::randn({2, 4, 4, 4}, at::TensorOptions().dtype(at::kDouble)) * 14.6;
+    const Denoiser gmm = gmmDenoiser({0.3, 0.7}, {-1.0, 0.8}, {0.3, 0.5});
+    for (int steps : {1, 2, 3, 4, 10, 25}) {
+      const at::Tensor sigmas = sdKarras(steps).to(at::kDouble);
+      const std::vector<double> list(sigmas.data_ptr<double>(), sigmas.data_ptr<double>() + sigmas.numel());
+      for (bool bh2 : {false, true}) {
+        SamplerContext context;
+        context.denoiser = gmm;
+        const at::Tensor ours = sample(bh2 ? "uni_pc_bh2" : "uni_pc", context, x, sigmas);
+        GESSO_COMPARE_TENSORS(QString("uni_pc%1 %2 steps").arg(bh2 ? "_bh2" : "").arg(steps), ours,
+                              referenceUniPc(gmm, x, list, bh2), 1e-10, 1e-10);
+      }
+    }
   }
 
   // DDIM with eta = 0 is the Euler step written as x' = D + eps * sigma_next (same math, different rounding).
