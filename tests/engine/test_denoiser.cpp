@@ -70,8 +70,8 @@ at::Tensor eulerAncestral(const Denoise& denoise, at::Tensor x, const at::Tensor
     const double sigma = sigmas[i].item<double>(), sigma_next = sigmas[i + 1].item<double>();
     const at::Tensor denoised = denoise(x, sigmas[i] * at::ones({x.size(0)}));
     trajectory.push_back(denoised);
-    const double sigma_up =
-        std::min(sigma_next, std::sqrt(sigma_next * sigma_next * (sigma * sigma - sigma_next * sigma_next) / (sigma * sigma)));
+    const double sigma_up = std::min(
+        sigma_next, std::sqrt(sigma_next * sigma_next * (sigma * sigma - sigma_next * sigma_next) / (sigma * sigma)));
     const double sigma_down = std::sqrt(sigma_next * sigma_next - sigma_up * sigma_up);
     const at::Tensor d = (x - denoised) / sigma;  // to_d
     x = x + d * (sigma_down - sigma);
@@ -81,7 +81,8 @@ at::Tensor eulerAncestral(const Denoise& denoise, at::Tensor x, const at::Tensor
 }
 
 // k-diffusion sample_dpmpp_2m (DPM-Solver++(2M), Lu et al. 2022) in t = −ln σ.
-at::Tensor dpmpp2m(const Denoise& denoise, at::Tensor x, const at::Tensor& sigmas, std::vector<at::Tensor>& trajectory) {
+at::Tensor dpmpp2m(const Denoise& denoise, at::Tensor x, const at::Tensor& sigmas,
+                   std::vector<at::Tensor>& trajectory) {
   const int64_t steps = sigmas.size(0) - 1;
   at::Tensor old_denoised;
   for (int64_t i = 0; i < steps; ++i) {
@@ -168,8 +169,8 @@ class DenoiserTest : public QObject {
     const Denoiser denoiser([](const at::Tensor& x, const at::Tensor&, const Conditioning&) { return x; });
     const std::string s = "schedule/" + schedule.toStdString() + "/";
     const at::Tensor sigmas = goldenTensor(*golden, s + "sigmas").narrow(0, 0, 10);  // the last one is 0
-    GESSO_COMPARE_TENSORS(schedule + " t(sigma)", denoiser.sigmaToTimestep(sigmas), goldenTensor(*golden, s + "t_from_sigma"),
-                          1e-4, 1e-6);
+    GESSO_COMPARE_TENSORS(schedule + " t(sigma)", denoiser.sigmaToTimestep(sigmas),
+                          goldenTensor(*golden, s + "t_from_sigma"), 1e-4, 1e-6);
     const at::Tensor nearest = denoiser.nearestIndexLogSigma(sigmas);
     QCOMPARE(nearest.scalar_type(), at::kLong);
     QVERIFY(at::equal(nearest, goldenTensor(*golden, s + "t_from_sigma_quantized")));
@@ -183,8 +184,10 @@ class DenoiserTest : public QObject {
     QTest::addColumn<QString>("caseName");
     QTest::addColumn<QString>("unet");
     QTest::addColumn<int>("parameterization");
-    QTest::newRow("kdiff_eps") << "kdiff_eps" << "unet_tiny" << int(Parameterization::Epsilon);
-    QTest::newRow("kdiff_v") << "kdiff_v" << "unet_tiny_linear" << int(Parameterization::Velocity);
+    QTest::newRow("kdiff_eps") << "kdiff_eps"
+                               << "unet_tiny" << int(Parameterization::Epsilon);
+    QTest::newRow("kdiff_v") << "kdiff_v"
+                             << "unet_tiny_linear" << int(Parameterization::Velocity);
   }
 
   void kdiffusionWrappers() {
@@ -221,9 +224,9 @@ class DenoiserTest : public QObject {
     GESSO_COMPARE_TENSORS("sgm_eps_xl sigma_quantized", denoiser.effectiveSigma(sigma),
                           goldenTensor(*golden, "sgm_eps_xl/sigma_quantized"), 0, 0);
     torch::NoGradGuard no_grad;
-    const at::Tensor denoised = denoiser(goldenTensor(*golden, "sgm_eps_xl/x"), sigma,
-                                         Conditioning{goldenTensor(*golden, "sgm_eps_xl/crossattn"),
-                                                      goldenTensor(*golden, "sgm_eps_xl/vector"), {}});
+    const at::Tensor denoised = denoiser(
+        goldenTensor(*golden, "sgm_eps_xl/x"), sigma,
+        Conditioning{goldenTensor(*golden, "sgm_eps_xl/crossattn"), goldenTensor(*golden, "sgm_eps_xl/vector"), {}});
     GESSO_COMPARE_TENSORS("sgm_eps_xl denoised", denoised, goldenTensor(*golden, "sgm_eps_xl/denoised"), 1e-4, 1e-4);
   }
 
@@ -252,16 +255,16 @@ class DenoiserTest : public QObject {
     const at::Tensor x_init = goldenTensor(*golden, "cfg/x_init");
     torch::NoGradGuard no_grad;
     std::vector<at::Tensor> trajectory;
-    const at::Tensor x_out = caseName == "cfg_dpmpp_2m"
-                                 ? dpmpp2m(guided, x_init, sigmas, trajectory)
-                                 : eulerAncestral(guided, x_init, sigmas, goldenTensor(*golden, c + "noise"), trajectory);
+    const at::Tensor x_out =
+        caseName == "cfg_dpmpp_2m"
+            ? dpmpp2m(guided, x_init, sigmas, trajectory)
+            : eulerAncestral(guided, x_init, sigmas, goldenTensor(*golden, c + "noise"), trajectory);
     QCOMPARE(calls, 4);
     const at::Tensor expected_trajectory = goldenTensor(*golden, c + "traj_denoised");
     QCOMPARE(int64_t(trajectory.size()), expected_trajectory.size(0));
     for (size_t i = 0; i < trajectory.size(); ++i) {
       const at::Tensor expected = expected_trajectory[int64_t(i)];
-      GESSO_COMPARE_TENSORS(caseName + QString(" denoised step %1").arg(i), trajectory[i], expected,
-                            1e-3, 1e-3);
+      GESSO_COMPARE_TENSORS(caseName + QString(" denoised step %1").arg(i), trajectory[i], expected, 1e-3, 1e-3);
     }
     const at::Tensor expected_out = goldenTensor(*golden, c + "x_out");
     GESSO_COMPARE_TENSORS(caseName + " x_out", x_out, expected_out, 1e-3, 1e-3);
@@ -308,8 +311,7 @@ class DenoiserTest : public QObject {
     } else {
       // EDM's F target: (x0 − c_skip·y)/c_out.
       const at::Tensor y = x0 + noise * s;
-      const at::Tensor expected =
-          (x0 - y * 0.25 / (s * s + 0.25)) / (s * 0.5 / (s * s + 0.25).sqrt());
+      const at::Tensor expected = (x0 - y * 0.25 / (s * s + 0.25)) / (s * 0.5 / (s * s + 0.25).sqrt());
       GESSO_COMPARE_TENSORS("edm target", example.target, expected, 1e-10, 1e-10);
     }
     // The network receives exactly the training input and timestep, and returning the target recovers x0.
@@ -320,6 +322,34 @@ class DenoiserTest : public QObject {
     const at::Tensor loss = denoiser.loss(x0, noise, sigma, Conditioning{});
     QCOMPARE(loss.sizes(), at::IntArrayRef({3}));
     QVERIFY(loss.abs().max().item<double>() < 1e-20);
+  }
+
+  // Bad input is refused with a GessoError naming what was wrong, never a crash.
+  void denoiserErrors() {
+    RecordingNetwork network;
+    network.output = [](const at::Tensor& x_in) { return x_in; };
+    const Denoiser denoiser(std::ref(network));
+    const at::Tensor x = at::zeros({2, 4, 2, 2});
+    QVERIFY_EXCEPTION_THROWN(denoiser(x, at::ones({3}), Conditioning{}), gesso::GessoError);
+    QVERIFY_EXCEPTION_THROWN(denoiser(x, at::full({2}, -1.0), Conditioning{}), gesso::GessoError);
+    QVERIFY_EXCEPTION_THROWN(denoiser(x, at::full({2}, NAN), Conditioning{}), gesso::GessoError);
+    QVERIFY_EXCEPTION_THROWN(denoiser(at::zeros({4}), at::ones({4}), Conditioning{}), gesso::GessoError);
+    QCOMPARE(denoiser(x, at::ones({1}), Conditioning{}).sizes(), x.sizes());  // [1] and scalars broadcast
+    QCOMPARE(network.timesteps->back().sizes(), at::IntArrayRef({2}));
+
+    RecordingNetwork wrong;
+    wrong.output = [](const at::Tensor& x_in) { return x_in.narrow(1, 0, 3); };
+    QVERIFY_EXCEPTION_THROWN(Denoiser(std::ref(wrong))(x, at::ones({2}), Conditioning{}), gesso::GessoError);
+    QVERIFY_EXCEPTION_THROWN(Denoiser(gesso::diffusion::NetworkFunction{}), gesso::GessoError);
+    QVERIFY_EXCEPTION_THROWN(Denoiser(std::ref(network), {}, at::tensor({2.0f, 1.0f})), gesso::GessoError);
+    QVERIFY_EXCEPTION_THROWN(Denoiser(std::ref(network), {}, at::ones({1})), gesso::GessoError);
+    // Custom training sigmas: t(σ) interpolates in log σ between them.
+    const Denoiser custom(std::ref(network), {}, at::tensor({1.0f, 4.0f, 16.0f}));
+    GESSO_COMPARE_TENSORS("t between custom sigmas",
+                          custom.sigmaToTimestep(at::tensor({1.0f, 2.0f, 8.0f, 16.0f, 100.0f, 0.5f})),
+                          at::tensor({0.0f, 0.5f, 1.5f, 2.0f, 2.0f, 0.0f}), 1e-6, 0);
+    QVERIFY(at::equal(custom.nearestIndexLogSigma(at::tensor({1.9f, 2.1f})), at::tensor({int64_t(0), int64_t(1)})));
+    QVERIFY(at::equal(custom.nearestIndexSigma(at::tensor({2.4f, 2.6f})), at::tensor({int64_t(0), int64_t(1)})));
   }
 
   // CFG rescale with numbers worked out by hand: σ = 1, x = 2 everywhere, so v = (1 − x0)·√2.
@@ -340,7 +370,8 @@ class DenoiserTest : public QObject {
     GESSO_COMPARE_TENSORS("rescale 0", gesso::diffusion::rescaleGuidance(guided, cond, x, sigma, 0.0), guided, 0, 0);
     // At σ = 0 there is no v: the guided prediction is kept.
     GESSO_COMPARE_TENSORS("rescale at sigma 0",
-                          gesso::diffusion::rescaleGuidance(guided, cond, x, at::zeros({1}, at::kDouble), 1.0), guided, 0, 0);
+                          gesso::diffusion::rescaleGuidance(guided, cond, x, at::zeros({1}, at::kDouble), 1.0), guided,
+                          0, 0);
     // Per sample: a second sample whose guided prediction equals cond stays as it is.
     const at::Tensor two = gesso::diffusion::rescaleGuidance(at::cat({guided, cond}), at::cat({cond, cond}),
                                                              at::cat({x, x}), at::ones({2}, at::kDouble), 1.0);
@@ -383,7 +414,8 @@ class DenoiserTest : public QObject {
     const GuidedDenoiser mismatched(denoiser, cond, Conditioning{at::zeros({1, 6, 8}), {}, {}}, GuidanceOptions{});
     QVERIFY_EXCEPTION_THROWN(mismatched(x, sigma), gesso::GessoError);
     // A vector for one side only, and a sigma that fits no batch, are errors too.
-    const GuidedDenoiser one_sided(denoiser, Conditioning{cond.crossattn, at::zeros({1, 4}), {}}, uncond, GuidanceOptions{});
+    const GuidedDenoiser one_sided(denoiser, Conditioning{cond.crossattn, at::zeros({1, 4}), {}}, uncond,
+                                   GuidanceOptions{});
     QVERIFY_EXCEPTION_THROWN(one_sided(x, sigma), gesso::GessoError);
     QVERIFY_EXCEPTION_THROWN(guided(x, at::ones({3})), gesso::GessoError);
     QVERIFY_EXCEPTION_THROWN(GuidedDenoiser(denoiser, cond, uncond, GuidanceOptions{7.0, 1.5}), gesso::GessoError);

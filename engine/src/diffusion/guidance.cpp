@@ -41,15 +41,15 @@ at::Tensor matchBatch(const at::Tensor& t, int64_t batch, const char* what) {
 // cat([uncond, cond]) of one conditioning field, both present or both absent.
 at::Tensor stackHalves(const at::Tensor& uncond, const at::Tensor& cond, int64_t batch, const char* what) {
   if (uncond.defined() != cond.defined()) {
-    fail(ErrorCode::InvalidArgument, std::string("guidance: ") + what + " is given for " +
-                                         (cond.defined() ? "the prompt but not the negative prompt"
-                                                         : "the negative prompt but not the prompt"));
+    fail(ErrorCode::InvalidArgument,
+         std::string("guidance: ") + what + " is given for " +
+             (cond.defined() ? "the prompt but not the negative prompt" : "the negative prompt but not the prompt"));
   }
   if (!cond.defined()) return {};
   const at::Tensor u = matchBatch(uncond, batch, what), c = matchBatch(cond, batch, what);
   if (u.sizes().slice(1) != c.sizes().slice(1)) {
-    fail(ErrorCode::ShapeMismatch, std::string("guidance: ") + what + " of the negative prompt is " + shapeText(uncond) +
-                                       " but the prompt's is " + shapeText(cond) +
+    fail(ErrorCode::ShapeMismatch, std::string("guidance: ") + what + " of the negative prompt is " +
+                                       shapeText(uncond) + " but the prompt's is " + shapeText(cond) +
                                        (std::string(what) == "crossattn"
                                             ? " (different token counts: the prompt encoder must pad both to the same "
                                               "number of 77-token windows)"
@@ -72,14 +72,14 @@ at::Tensor rescaleGuidance(const at::Tensor& guided_denoised, const at::Tensor& 
                                        shapeText(cond_denoised) + " and x " + shapeText(x) + " must agree");
   }
   if (!sigma.defined() || sigma.dim() != 1 || sigma.size(0) != x.size(0)) {
-    fail(ErrorCode::ShapeMismatch, "rescaleGuidance: sigma must be [" + std::to_string(x.size(0)) + "], got " +
-                                       shapeText(sigma));
+    fail(ErrorCode::ShapeMismatch,
+         "rescaleGuidance: sigma must be [" + std::to_string(x.size(0)) + "], got " + shapeText(sigma));
   }
   const int64_t dims = x.dim();
-  const at::Tensor s = appendDims(sigma.to(x.scalar_type()), dims);  // [B, 1, 1, 1]
-  const at::Tensor total_variance = s * s + 1;                         // σ² + 1
-  const at::Tensor x_skip = x / total_variance;                        // c_skip·x of v-prediction
-  const at::Tensor v_scale = total_variance.sqrt() / s;                // −1/c_out of v-prediction
+  const at::Tensor s = appendDims(sigma.to(x.options()), dims);  // [B, 1, 1, 1]
+  const at::Tensor total_variance = s * s + 1;                   // σ² + 1
+  const at::Tensor x_skip = x / total_variance;                  // c_skip·x of v-prediction
+  const at::Tensor v_scale = total_variance.sqrt() / s;          // −1/c_out of v-prediction
   const at::Tensor v_cond = (x_skip - cond_denoised) * v_scale;
   const at::Tensor v_guided = (x_skip - guided_denoised) * v_scale;
 
@@ -106,12 +106,15 @@ GuidedDenoiser::GuidedDenoiser(Denoiser denoiser, Conditioning cond, Conditionin
 }
 
 at::Tensor GuidedDenoiser::operator()(const at::Tensor& x, const at::Tensor& sigma) const {
-  if (!x.defined() || x.dim() < 2) fail(ErrorCode::ShapeMismatch, "guidance: x must be [B, C, ...], got " + shapeText(x));
+  if (!x.defined() || x.dim() < 2)
+    fail(ErrorCode::ShapeMismatch, "guidance: x must be [B, C, ...], got " + shapeText(x));
   const int64_t batch = x.size(0);
-  at::Tensor sigma_batch = sigma.dim() == 0 ? sigma.reshape({1}).expand({batch}) : sigma;  // [B]
+  if (!sigma.defined()) fail(ErrorCode::InvalidArgument, "guidance: sigma is undefined");
+  const bool broadcast = sigma.dim() == 0 || (sigma.dim() == 1 && sigma.size(0) == 1);
+  const at::Tensor sigma_batch = broadcast ? sigma.reshape({1}).expand({batch}) : sigma;  // [B]
   if (sigma_batch.dim() != 1 || sigma_batch.size(0) != batch) {
-    fail(ErrorCode::ShapeMismatch, "guidance: sigma must be a scalar or [" + std::to_string(batch) + "], got " +
-                                       shapeText(sigma));
+    fail(ErrorCode::ShapeMismatch,
+         "guidance: sigma must be a scalar or [" + std::to_string(batch) + "], got " + shapeText(sigma));
   }
   if (options_.cfg_scale == 1.0) {
     Conditioning cond{matchBatch(cond_.crossattn, batch, "crossattn"), matchBatch(cond_.vector, batch, "vector"),

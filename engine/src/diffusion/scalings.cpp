@@ -9,9 +9,12 @@ namespace gesso::diffusion {
 
 const char* parameterizationName(Parameterization parameterization) {
   switch (parameterization) {
-    case Parameterization::Epsilon: return "eps";
-    case Parameterization::Velocity: return "v";
-    case Parameterization::Edm: return "edm";
+    case Parameterization::Epsilon:
+      return "eps";
+    case Parameterization::Velocity:
+      return "v";
+    case Parameterization::Edm:
+      return "edm";
   }
   return "unknown";
 }

@@ -93,8 +93,8 @@ class Denoiser {
   double sigmaMax() const;
 
  private:
-  // σ [B] (or a scalar, expanded) in a floating dtype; checks it against the batch.
-  at::Tensor batchSigma(const at::Tensor& sigma, int64_t batch) const;
+  // σ as [B] (a scalar or [1] is expanded) in float32 or float64 on x's device; checks batch and sign.
+  at::Tensor batchSigma(const at::Tensor& sigma, const at::Tensor& x) const;
 
   NetworkFunction network_;
   DenoiserOptions options_;
