@@ -410,6 +410,19 @@ class DenoiserTest : public QObject {
     QCOMPARE(network.inputs->back().size(0), int64_t(2));
     GESSO_COMPARE_TENSORS("scale 1 = conditional", conditional, at::full({2, 4, 2, 2}, -2.0), 1e-6, 0);
 
+    // SDXL's vector conditioning is stacked in the same order, and inpainting channels are shared when the negative
+    // side has none.
+    const GuidedDenoiser with_vector(denoiser,
+                                     Conditioning{cond.crossattn, at::ones({1, 5}), at::full({1, 1, 2, 2}, 3.0)},
+                                     Conditioning{uncond.crossattn, at::zeros({1, 5}), {}}, GuidanceOptions{});
+    with_vector(x, sigma);
+    const Conditioning& seen = network.conditionings->back();
+    QCOMPARE(seen.vector.sizes(), at::IntArrayRef({4, 5}));
+    QCOMPARE(seen.vector.narrow(0, 0, 2).sum().item<float>(), 0.0f);
+    QCOMPARE(seen.vector.narrow(0, 2, 2).sum().item<float>(), 10.0f);
+    QCOMPARE(seen.concat.sizes(), at::IntArrayRef({4, 1, 2, 2}));
+    QCOMPARE(seen.concat.min().item<float>(), 3.0f);
+
     // Different token counts are refused with a message instead of being padded here.
     const GuidedDenoiser mismatched(denoiser, cond, Conditioning{at::zeros({1, 6, 8}), {}, {}}, GuidanceOptions{});
     QVERIFY_EXCEPTION_THROWN(mismatched(x, sigma), gesso::GessoError);
