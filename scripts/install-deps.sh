@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   cmake g++ ninja-build pkg-config ccache git
   libtorch-dev libopenblas-dev libopenblas0-pthread
-  libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+  libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev libicu-dev
   libopenimageio-dev
   qt6-base-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqcustomplot-dev
 )
