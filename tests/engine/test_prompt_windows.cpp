@@ -1,15 +1,20 @@
 // 77-token windows as A1111 builds them, with a fake tokenizer whose ids are readable: the word "17" is id 1017,
 // "," is the comma id 267, any other word is 5000 + its length. Covers padding, overflow, BREAK and comma backtracking.
+// Then the same with the real CLIP tokenizer over the reference ids of golden/clip_tokenizer.json.
 #include "gesso/prompt/token_windows.h"
 
 #include "gesso/error.h"
+#include "gesso/models/tokenizer.h"
 #include "gesso/prompt/prompt_parser.h"
+#include "golden.h"
 
 #include <ATen/ATen.h>
 #include <QtTest>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -85,6 +90,20 @@ QString describe(const std::array<int64_t, kWindowLength>& window) {
   QStringList items;
   for (int64_t id : window) items << QString::number(id);
   return items.join(' ');
+}
+
+// The prompt tokens of windows, in order: each window without start, end and padding.
+std::vector<int64_t> contents(const TokenWindows& windows) {
+  std::vector<int64_t> result;
+  for (const auto& window : windows.ids) {
+    const auto end = std::find(window.begin() + 1, window.end(), kEnd);
+    result.insert(result.end(), window.begin() + 1, end);
+  }
+  return result;
+}
+
+gesso::prompt::Tokenizer realTokenizer(const gesso::models::ClipTokenizer& tokenizer) {
+  return [&tokenizer](const std::string& text) { return tokenizer.encode(text); };
 }
 
 #define COMPARE_WINDOW(actual, expected) \
@@ -326,8 +345,80 @@ class PromptWindowsTest : public QObject {
     QVERIFY(throwsInvalidArgument([&] { buildTokenWindows({}, gesso::prompt::Tokenizer()); }));
   }
 
-  // The real CLIP tokenizer (helper "text") is not in this branch yet; with it, the same checks would run on
-  // "a, b" and the SD1/SDXL vocabulary (comma id 267).
+  // ---- The real CLIP tokenizer ----
+
+  void realTokenizerMatchesReferenceWindows() {
+    // Every reference prompt as one unweighted run: the windows hold exactly the reference ids, and a prompt of at
+    // most 75 tokens gives the reference's own padded window (49407 for CLIP, 0 for OpenCLIP).
+    GESSO_REQUIRE_SHARED();
+    const auto tokenizer =
+        gesso::models::ClipTokenizer::load(gesso::test::sharedDir() + "/data/clip/bpe_simple_vocab_16e6.txt.gz");
+    QCOMPARE(tokenizer.encode(","), (std::vector<int64_t>{WindowOptions::clip().comma_id}));
+    std::ifstream in(gesso::test::goldenPath("clip_tokenizer.json"));
+    const auto golden = nlohmann::json::parse(in);
+    int long_cases = 0;
+    for (const auto& entry : golden.at("cases")) {
+      const std::string prompt = entry.at("prompt");
+      const auto ids = entry.at("ids").get<std::vector<int64_t>>();
+      for (const WindowOptions& options : {WindowOptions::clip(), WindowOptions::openClip()}) {
+        const TokenWindows windows = buildTokenWindows({{prompt, 1.0f, false}}, realTokenizer(tokenizer), options);
+        QVERIFY2(contents(windows) == ids, prompt.c_str());
+        QCOMPARE(windows.token_count, int64_t(ids.size()));
+        if (ids.size() <= 75) {
+          QCOMPARE(windows.size(), int64_t(1));
+          const auto reference = tokenizer.encodeWindow(prompt, options.pad_id);
+          QVERIFY2(std::equal(reference.begin(), reference.end(), windows.ids[0].begin()), prompt.c_str());
+          const auto with_special = entry.at("with_special").get<std::vector<int64_t>>();
+          QVERIFY2(std::equal(with_special.begin(), with_special.end(), windows.ids[0].begin()), prompt.c_str());
+        } else {
+          ++long_cases;
+          // "a very ... very long prompt" (83 tokens, no comma): 75 tokens, then the other 8.
+          QCOMPARE(windows.size(), int64_t(2));
+          COMPARE_WINDOW(windows.ids[0],
+                         window(std::vector<int64_t>(ids.begin(), ids.begin() + 75), options.pad_id));
+          COMPARE_WINDOW(windows.ids[1], window(std::vector<int64_t>(ids.begin() + 75, ids.end()), options.pad_id));
+        }
+      }
+    }
+    QCOMPARE(long_cases, 2);  // the one long case, with both pads
+  }
+
+  void realTokenizerWeights() {
+    // The reference ids of "a red circle on a blue background" with weights on "red" and "blue".
+    GESSO_REQUIRE_SHARED();
+    const auto tokenizer =
+        gesso::models::ClipTokenizer::load(gesso::test::sharedDir() + "/data/clip/bpe_simple_vocab_16e6.txt.gz");
+    const TokenWindows windows = buildTokenWindows(
+        gesso::prompt::parseAttention("a (red:1.3) circle on a [blue] background"), realTokenizer(tokenizer));
+    COMPARE_WINDOW(windows.ids[0], window({320, 736, 7117, 525, 320, 1746, 5994}));
+    const std::vector<float> expected{1.0f, 1.0f, 1.3f, 1.0f, 1.0f, 1.0f, static_cast<float>(1.0 / 1.1), 1.0f, 1.0f};
+    QVERIFY(std::equal(expected.begin(), expected.end(), windows.weights[0].begin()));
+  }
+
+  void realTokenizerCommaBacktrack() {
+    // "a cat " + 6 × "masterpiece, best quality, 1girl, solo, looking at viewer" joined by ", ": 85 tokens. The window
+    // fills with "best" (index 74) after a comma at index 73, so when "quality" comes, "best" moves to window 2.
+    GESSO_REQUIRE_SHARED();
+    const auto tokenizer =
+        gesso::models::ClipTokenizer::load(gesso::test::sharedDir() + "/data/clip/bpe_simple_vocab_16e6.txt.gz");
+    std::string prompt = "a cat ";
+    for (int i = 0; i < 6; ++i) prompt += std::string(i ? ", " : "") + "masterpiece, best quality, 1girl, solo, looking at viewer";
+    const auto ids = tokenizer.encode(prompt);
+    QCOMPARE(ids.size(), size_t(85));
+    QCOMPARE(ids[73], int64_t(267));  // ","
+    QCOMPARE(ids[74], int64_t(949));  // "best"
+    const TokenWindows windows = buildTokenWindows({{prompt, 1.0f, false}}, realTokenizer(tokenizer));
+    QCOMPARE(windows.size(), int64_t(2));
+    QVERIFY(contents(windows) == ids);
+    COMPARE_WINDOW(windows.ids[0], window(std::vector<int64_t>(ids.begin(), ids.begin() + 74)));
+    COMPARE_WINDOW(windows.ids[1], window(std::vector<int64_t>(ids.begin() + 74, ids.end())));
+    // Without backtracking the first window is full.
+    WindowOptions off = WindowOptions::clip();
+    off.comma_padding_backtrack = 0;
+    const TokenWindows plain = buildTokenWindows({{prompt, 1.0f, false}}, realTokenizer(tokenizer), off);
+    QCOMPARE(plain.ids[0][76], kEnd);
+    QVERIFY(std::equal(ids.begin(), ids.begin() + 75, plain.ids[0].begin() + 1));
+  }
 };
 
 QTEST_GUILESS_MAIN(PromptWindowsTest)
