@@ -13,7 +13,8 @@ namespace gesso::prompt {
 // z: the encoder's output for each window [windows, 77, D]; weights: [windows, 77] (TokenWindows::weightsTensor()).
 // Returns the conditioning [1, 77·windows, D] (windows joined along the token axis, as A1111's torch.hstack).
 //  - Original: per window, z·w, then scaled by mean(z)/mean(z·w) so the window's mean over all its 77·D values is
-//    restored (A1111 takes the mean over the window's whole batch tensor; it encodes one prompt per batch here).
+//    restored. (A1111 takes one mean over the window's whole batch [B, 77, D]: the same for a batch of identical
+//    prompts; prompts that differ within one batch would share a mean there and each get their own here.)
 //  - NoNorm: z·w only.  Ignore, None: z unchanged.
 // Arithmetic is in float32 for half/bfloat16 inputs; the result has z's dtype. A window whose weighted mean is 0
 // gives inf/nan, as in A1111.
