@@ -393,6 +393,37 @@ class PngParametersTest : public QObject {
     Q_UNUSED(junk);
   }
 
+  void randomDamageNeverCrashes() {
+    // A quick fuzz: mutated PNG bytes and infotexts give a result or a GessoError, never a crash or another exception.
+    GenerationParameters p = basic();
+    p.extra["Lora hashes"] = "a: 1, b: 2";
+    const std::string text = formatA1111Parameters(p);
+    const std::string png = insertPngTextChunks(tinyPng(chunk("zTXt", std::string("z\0\0", 3) + zlibCompress("packed text"))),
+                                                generationTextChunks(p, "{\"a\": [1, 2]}"));
+    uint32_t state = 12345;
+    const auto next = [&]() { return state = state * 1664525u + 1013904223u; };
+    int errors = 0;
+    for (int round = 0; round < 3000; ++round) {
+      std::string damaged_png = png;
+      std::string damaged_text = text;
+      const int edits = 1 + static_cast<int>(next() % 4);
+      for (int e = 0; e < edits; ++e) {
+        damaged_png[next() % damaged_png.size()] = static_cast<char>(next() >> 24);
+        damaged_text[next() % damaged_text.size()] = "\n,:\"\\ aZ"[next() % 10];
+      }
+      if (round % 7 == 0) damaged_png.resize(next() % damaged_png.size());
+      try {
+        parsePngGenerationMetadata(damaged_png);
+      } catch (const GessoError&) {
+        ++errors;
+      }
+      const GenerationParameters parsed = parseA1111Parameters(damaged_text);
+      formatA1111Parameters(GenerationParameters{parsed.prompt, parsed.negative_prompt});  // the prompts can be written again
+    }
+    qInfo("%d of 3000 damaged PNGs refused with a clear error", errors);
+    QVERIFY(errors > 0);
+  }
+
   // ---- PNG text chunks ----
 
   void readsEveryTextChunkKind() {

@@ -4,6 +4,7 @@
 
 #include "gesso/error.h"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -256,6 +257,9 @@ std::vector<PngTextChunk> parsePngTextChunks(std::string_view png) {
 }
 
 std::vector<PngTextChunk> readPngTextChunks(const std::string& path) {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0) fail(ErrorCode::FileNotFound, path + ": no such file");
+  if (!S_ISREG(status.st_mode)) fail(ErrorCode::InvalidArgument, path + ": not a regular file");
   std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) fail(ErrorCode::FileNotFound, path + ": cannot open");
   const uint64_t size = static_cast<uint64_t>(file.tellg());
