@@ -55,10 +55,10 @@ void checkLimits(const std::string& path, int64_t width, int64_t height, const R
 // Maps the decoded channels to RGB or RGBA. `straight` tells whether colour is unassociated from alpha.
 Image toRgb(const std::vector<uint8_t>& raw, int64_t width, int64_t height, int channels, int alpha_channel, bool straight,
             const ReadOptions& options) {
-  // Grey is channel 0 for 1-2 channels; RGB are channels 0-2 otherwise (OpenImageIO already turns CMYK into RGB).
+  // Grey is channel 0 for 1-2 channels; RGB are channels 0-2 otherwise (OpenImageIO already turns CMYK into RGB);
+  // channels beyond RGB and alpha are dropped.
   const bool grey = channels <= 2;
   if (alpha_channel < 0 && channels == 2) alpha_channel = 1;
-  if (alpha_channel < 0 && channels >= 4) alpha_channel = -1;  // extra channels without alpha meaning are dropped
   const bool has_alpha = alpha_channel >= 0 && alpha_channel < channels;
   const bool keep_alpha = has_alpha && options.alpha == AlphaMode::Keep;
   Image image = makeImage(width, height, keep_alpha ? 4 : 3);
