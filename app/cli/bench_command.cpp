@@ -28,7 +28,6 @@ struct BenchOptions {
   int batch = 1;
   int iterations = 3;
   int warmup = 1;
-  int threads = 0;
   std::string dtype = "fp32";
   std::string device = "cpu";
   bool as_json = false;
@@ -68,7 +67,6 @@ double matmulPeakGflops(at::ScalarType dtype, const at::Device& device) {
 }
 
 void benchUnet(const BenchOptions& options) {
-  configureThreads(options.threads);
   const at::Device device(options.device);
   const at::ScalarType dtype = parseDtype(options.dtype);
   if (options.size % 8 != 0 || options.size < 64) fail(ErrorCode::InvalidArgument, "--size must be a multiple of 8, at least 64");
@@ -163,7 +161,6 @@ void addBenchCommand(CLI::App& app, CommandContext& context) {
   unet->add_option("--batch", options->batch, "Batch size")->capture_default_str();
   unet->add_option("--iterations", options->iterations, "Timed forwards")->capture_default_str()->check(CLI::PositiveNumber);
   unet->add_option("--warmup", options->warmup, "Untimed forwards first")->capture_default_str();
-  unet->add_option("--threads", options->threads, "CPU threads (0: every core)")->capture_default_str();
   unet->add_option("--dtype", options->dtype, "fp32, bf16 or fp16")->capture_default_str();
   unet->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
   unet->add_flag("--json", options->as_json, "Print JSON");

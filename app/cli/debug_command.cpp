@@ -10,7 +10,6 @@
 #include "gesso/io/safetensors.h"
 #include "gesso/models/model_config_files.h"
 #include "gesso/models/model_loader.h"
-#include "gesso/runtime.h"
 
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
@@ -29,7 +28,6 @@ struct DebugForwardOptions {
   std::string inputs;
   std::string output;
   int text_encoder = -1;
-  int threads = 0;
 };
 
 using Outputs = std::vector<std::pair<std::string, at::Tensor>>;
@@ -129,10 +127,8 @@ void addDebugCommand(CLI::App& app, CommandContext& context) {
   forward->add_option("--output", options->output, "Where to write the outputs (.safetensors)")->required();
   forward->add_option("--text-encoder", options->text_encoder,
                       "Which text encoder of several (0-based; default: the one --config describes, else 0)");
-  forward->add_option("--threads", options->threads, "CPU threads (0: every core)")->capture_default_str();
   forward->callback([&context, options] {
     auto result = captureErrors([&] {
-      configureThreads(options->threads);
       const Outputs outputs = runComponent(*options);
       io::writeSafetensors(options->output, outputs, {{"component", options->component}, {"model", options->model}});
       for (const auto& [name, tensor] : outputs) {

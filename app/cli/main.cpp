@@ -1,6 +1,8 @@
 // gesso-cli: every engine feature, headless.
 #include "commands.h"
 
+#include "gesso/runtime.h"
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -20,16 +22,18 @@ int main(int argc, char** argv) {
   CLI::App app{"gesso-cli: latent diffusion from the command line (Stable Diffusion 1.x / 2.x / XL)", "gesso-cli"};
   app.set_version_flag("--version", "gesso-cli 0.1.0");
   app.require_subcommand(1);
-  bool verbose = false;
-  bool quiet = false;
-  app.add_flag("-v,--verbose", verbose, "Log debug details");
-  app.add_flag("-q,--quiet", quiet, "Log errors only");
+  // Option callbacks run while parsing, before any subcommand's callback: logging and threads are set up first.
   // Logs go to stderr: stdout carries the commands' results (listings, JSON).
   spdlog::set_default_logger(spdlog::stderr_color_mt("gesso"));
-  app.parse_complete_callback([&] {
-    spdlog::set_pattern("%^[%l]%$ %v");
-    spdlog::set_level(verbose ? spdlog::level::debug : quiet ? spdlog::level::err : spdlog::level::info);
-  });
+  spdlog::set_pattern("%^[%l]%$ %v");
+  spdlog::set_level(spdlog::level::info);
+  gesso::configureThreads(0);
+  app.add_flag_callback("-v,--verbose", [] { spdlog::set_level(spdlog::level::debug); }, "Log debug details");
+  app.add_flag_callback("-q,--quiet", [] { spdlog::set_level(spdlog::level::err); }, "Log errors only");
+  app.add_option_function<int>(
+         "--threads", [](int threads) { gesso::configureThreads(threads); },
+         "CPU threads for LibTorch and OpenBLAS (default: every available core)");
+  app.parse_complete_callback([] { spdlog::debug("{}", gesso::describe(gesso::runtimeInfo())); });
 
   CommandContext context;
   addInspectCommand(app, context);
