@@ -3,6 +3,7 @@
 #include "gesso/image/image.h"
 
 #include "gesso/error.h"
+#include "expect_error.h"
 
 #include <ATen/ATen.h>
 #include <QTemporaryDir>
@@ -61,20 +62,6 @@ std::string bigEndian(uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
   return out;
 }
-
-#define EXPECT_ERROR(statement, expected_code, fragment)                                                              \
-  do {                                                                                                       \
-    bool thrown_ = false;                                                                                    \
-    try {                                                                                                    \
-      statement;                                                                                             \
-    } catch (const GessoError& error_) {                                                                     \
-      thrown_ = true;                                                                                        \
-      qInfo("error: %s", error_.error().message().c_str());                                                  \
-      QCOMPARE(int(error_.error().code), int(expected_code));                                                         \
-      QVERIFY2(error_.error().detail.find(fragment) != std::string::npos, error_.error().detail.c_str());   \
-    }                                                                                                        \
-    QVERIFY2(thrown_, "expected a GessoError");                                                              \
-  } while (0)
 
 #ifdef GESSO_WITH_IMAGE_IO
 // Writes pixels (given as 8-bit, stored as `format`) with OpenImageIO, with optional spec attributes.
@@ -200,17 +187,17 @@ class ImageIoTest : public QObject {
   }
 
   void badTensorsAreRefused() {
-    EXPECT_ERROR(tensorToImage(at::zeros({1, 4, 2, 2})), ErrorCode::InvalidArgument, "[1, 4, 2, 2]");
-    EXPECT_ERROR(tensorToImage(at::zeros({2, 3, 2, 2})), ErrorCode::InvalidArgument, "[2, 3, 2, 2]");
-    EXPECT_ERROR(tensorToImage(at::zeros({1, 3, 2, 2}, at::kLong)), ErrorCode::InvalidArgument, "dtype");
+    GESSO_EXPECT_ERROR(tensorToImage(at::zeros({1, 4, 2, 2})), ErrorCode::InvalidArgument, "[1, 4, 2, 2]");
+    GESSO_EXPECT_ERROR(tensorToImage(at::zeros({2, 3, 2, 2})), ErrorCode::InvalidArgument, "[2, 3, 2, 2]");
+    GESSO_EXPECT_ERROR(tensorToImage(at::zeros({1, 3, 2, 2}, at::kLong)), ErrorCode::InvalidArgument, "dtype");
     at::Tensor nan = at::zeros({1, 3, 2, 2});
     nan[0][1][1][0] = std::nanf("");
-    EXPECT_ERROR(tensorToImage(nan), ErrorCode::InvalidArgument, "NaN");
+    GESSO_EXPECT_ERROR(tensorToImage(nan), ErrorCode::InvalidArgument, "NaN");
     QCOMPARE(tensorToImages(at::zeros({3, 3, 4, 5})).size(), size_t(3));
     Image broken = makeImage(4, 4, 3);
     broken.data.pop_back();
-    EXPECT_ERROR(imageToTensor(broken), ErrorCode::InvalidArgument, "holds 47 bytes");
-    EXPECT_ERROR(makeImage(4, 4, 2), ErrorCode::InvalidArgument, "3 or 4 channels");
+    GESSO_EXPECT_ERROR(imageToTensor(broken), ErrorCode::InvalidArgument, "holds 47 bytes");
+    GESSO_EXPECT_ERROR(makeImage(4, 4, 2), ErrorCode::InvalidArgument, "3 or 4 channels");
   }
 
 #ifdef GESSO_WITH_IMAGE_IO
@@ -413,18 +400,18 @@ class ImageIoTest : public QObject {
     chunk("IDAT", std::string("\x78\x9c\x03\x00\x00\x00\x00\x01", 8));
     chunk("IEND", "");
     writeBytes(path, png);
-    EXPECT_ERROR(readImage(path), ErrorCode::InvalidFormat, "65535x65535");
-    EXPECT_ERROR(readImage(path), ErrorCode::InvalidFormat, path);
+    GESSO_EXPECT_ERROR(readImage(path), ErrorCode::InvalidFormat, "65535x65535");
+    GESSO_EXPECT_ERROR(readImage(path), ErrorCode::InvalidFormat, path);
     QCOMPARE(readImageSize(path), (std::array<int64_t, 2>{65535, 65535}));  // the header itself is fine
 
     const std::string small = dir.filePath("small.png").toStdString();
     writeImage(small, 64, 8, 3, gradient(64, 8, 3));
     ReadOptions options;
     options.max_side_pixels = 32;
-    EXPECT_ERROR(readImage(small, options), ErrorCode::InvalidFormat, "64x8 exceeds");
+    GESSO_EXPECT_ERROR(readImage(small, options), ErrorCode::InvalidFormat, "64x8 exceeds");
     options = {};
     options.max_pixel_count = 511;
-    EXPECT_ERROR(readImage(small, options), ErrorCode::InvalidFormat, "64x8 exceeds");
+    GESSO_EXPECT_ERROR(readImage(small, options), ErrorCode::InvalidFormat, "64x8 exceeds");
     options.max_pixel_count = 512;
     QCOMPARE(readImage(small, options).width, int64_t(64));
   }
@@ -483,12 +470,12 @@ class ImageIoTest : public QObject {
     QTemporaryDir dir;
     const std::string garbage = dir.filePath("garbage.png").toStdString();
     writeBytes(garbage, std::string(300, 'x'));
-    EXPECT_ERROR(readImage(garbage), ErrorCode::InvalidFormat, garbage);
+    GESSO_EXPECT_ERROR(readImage(garbage), ErrorCode::InvalidFormat, garbage);
     const std::string empty = dir.filePath("empty.jpg").toStdString();
     writeBytes(empty, "");
-    EXPECT_ERROR(readImage(empty), ErrorCode::InvalidFormat, empty);
-    EXPECT_ERROR(readImage(dir.filePath("missing.png").toStdString()), ErrorCode::FileNotFound, "missing.png");
-    EXPECT_ERROR(readImage(dir.path().toStdString()), ErrorCode::InvalidArgument, "not a regular file");
+    GESSO_EXPECT_ERROR(readImage(empty), ErrorCode::InvalidFormat, empty);
+    GESSO_EXPECT_ERROR(readImage(dir.filePath("missing.png").toStdString()), ErrorCode::FileNotFound, "missing.png");
+    GESSO_EXPECT_ERROR(readImage(dir.path().toStdString()), ErrorCode::InvalidArgument, "not a regular file");
   }
 
   void pngWriteReadRoundTrip_data() {

@@ -6,6 +6,7 @@
 #include "gesso/image/png_text.h"
 
 #include "gesso/error.h"
+#include "expect_error.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -28,20 +29,6 @@ using namespace gesso::image;
 Q_DECLARE_METATYPE(GenerationParameters)
 
 namespace {
-
-#define EXPECT_ERROR(statement, expected_code, fragment)                                                              \
-  do {                                                                                                       \
-    bool thrown_ = false;                                                                                    \
-    try {                                                                                                    \
-      statement;                                                                                             \
-    } catch (const GessoError& error_) {                                                                     \
-      thrown_ = true;                                                                                        \
-      qInfo("error: %s", error_.error().message().c_str());                                                  \
-      QCOMPARE(int(error_.error().code), int(expected_code));                                                         \
-      QVERIFY2(error_.error().detail.find(fragment) != std::string::npos, error_.error().detail.c_str());   \
-    }                                                                                                        \
-    QVERIFY2(thrown_, "expected a GessoError");                                                              \
-  } while (0)
 
 QString show(const std::optional<double>& value) { return value ? QString::number(*value, 'g', 17) : QString("none"); }
 QString show(const std::optional<int64_t>& value) { return value ? QString::number(*value) : QString("none"); }
@@ -372,11 +359,11 @@ class PngParametersTest : public QObject {
   void badExtraKeysAreRefused() {
     GenerationParameters p = basic();
     p.extra["bad:key"] = "x";
-    EXPECT_ERROR(formatA1111Parameters(p), ErrorCode::InvalidArgument, "bad:key");
+    GESSO_EXPECT_ERROR(formatA1111Parameters(p), ErrorCode::InvalidArgument, "bad:key");
     p.extra = {{"Steps", "30"}};
-    EXPECT_ERROR(formatA1111Parameters(p), ErrorCode::InvalidArgument, "named field");
+    GESSO_EXPECT_ERROR(formatA1111Parameters(p), ErrorCode::InvalidArgument, "named field");
     p.extra = {{"x", "1"}};
-    EXPECT_ERROR(formatA1111Parameters(p), ErrorCode::InvalidArgument, "\"x\"");
+    GESSO_EXPECT_ERROR(formatA1111Parameters(p), ErrorCode::InvalidArgument, "\"x\"");
   }
 
   void hostileTextIsHandled() {
@@ -448,19 +435,19 @@ class PngParametersTest : public QObject {
     std::string png = tinyPng(chunk("tEXt", std::string("parameters\0", 11) + "hello"));
     std::string bad_crc = png;
     bad_crc[8 + 25 + 8 + 12] ^= 1;  // a byte inside the tEXt data
-    EXPECT_ERROR(parsePngTextChunks(bad_crc), ErrorCode::InvalidFormat, "CRC");
-    EXPECT_ERROR(parsePngTextChunks(png.substr(0, png.size() - 20)), ErrorCode::InvalidFormat, "truncated");
-    EXPECT_ERROR(parsePngTextChunks("\xff\xd8\xff\xe0 not a png"), ErrorCode::InvalidFormat, "not a PNG");
-    EXPECT_ERROR(parsePngTextChunks(tinyPng(chunk("tEXt", "no separator"))), ErrorCode::InvalidFormat, "NUL");
-    EXPECT_ERROR(parsePngTextChunks(tinyPng(chunk("tEXt", std::string(80, 'k') + '\0'))), ErrorCode::InvalidFormat, "1-79");
-    EXPECT_ERROR(parsePngTextChunks(tinyPng(chunk("zTXt", std::string("k\0\0", 3) + "not zlib"))), ErrorCode::InvalidFormat, "corrupt");
+    GESSO_EXPECT_ERROR(parsePngTextChunks(bad_crc), ErrorCode::InvalidFormat, "CRC");
+    GESSO_EXPECT_ERROR(parsePngTextChunks(png.substr(0, png.size() - 20)), ErrorCode::InvalidFormat, "truncated");
+    GESSO_EXPECT_ERROR(parsePngTextChunks("\xff\xd8\xff\xe0 not a png"), ErrorCode::InvalidFormat, "not a PNG");
+    GESSO_EXPECT_ERROR(parsePngTextChunks(tinyPng(chunk("tEXt", "no separator"))), ErrorCode::InvalidFormat, "NUL");
+    GESSO_EXPECT_ERROR(parsePngTextChunks(tinyPng(chunk("tEXt", std::string(80, 'k') + '\0'))), ErrorCode::InvalidFormat, "1-79");
+    GESSO_EXPECT_ERROR(parsePngTextChunks(tinyPng(chunk("zTXt", std::string("k\0\0", 3) + "not zlib"))), ErrorCode::InvalidFormat, "corrupt");
     // A small compressed chunk that would expand past the limit.
     const std::string bomb = zlibCompress(std::string(kMaxTextChunkBytes + 1000, 'a'));
     QVERIFY(bomb.size() < 100000);
-    EXPECT_ERROR(parsePngTextChunks(tinyPng(chunk("zTXt", std::string("k\0\0", 3) + bomb))), ErrorCode::InvalidFormat, "expands");
+    GESSO_EXPECT_ERROR(parsePngTextChunks(tinyPng(chunk("zTXt", std::string("k\0\0", 3) + bomb))), ErrorCode::InvalidFormat, "expands");
     std::string huge_length = png;
     huge_length[8 + 25] = '\x7f';  // the tEXt length's first byte
-    EXPECT_ERROR(parsePngTextChunks(huge_length), ErrorCode::InvalidFormat, "tEXt");
+    GESSO_EXPECT_ERROR(parsePngTextChunks(huge_length), ErrorCode::InvalidFormat, "tEXt");
   }
 
   void insertsChunksBeforeImageData() {
@@ -473,9 +460,9 @@ class PngParametersTest : public QObject {
     QCOMPARE(raw[1].data, std::string("other\0kept", 10));
     QCOMPARE(raw[2].data, std::string("parameters\0new, ascii", 21));
     QCOMPARE(raw[3].data, std::string("gesso\0\0\0\0\0", 10) + "{\"prompt\": \"猫\"}");
-    EXPECT_ERROR(insertPngTextChunks(original, {{"", "x"}}), ErrorCode::InvalidArgument, "keyword");
-    EXPECT_ERROR(insertPngTextChunks(original, {{"k", std::string("a\0b", 3)}}), ErrorCode::InvalidArgument, "NUL");
-    EXPECT_ERROR(insertPngTextChunks(original, {{"k", "\xff\xfe"}}), ErrorCode::InvalidArgument, "UTF-8");
+    GESSO_EXPECT_ERROR(insertPngTextChunks(original, {{"", "x"}}), ErrorCode::InvalidArgument, "keyword");
+    GESSO_EXPECT_ERROR(insertPngTextChunks(original, {{"k", std::string("a\0b", 3)}}), ErrorCode::InvalidArgument, "NUL");
+    GESSO_EXPECT_ERROR(insertPngTextChunks(original, {{"k", "\xff\xfe"}}), ErrorCode::InvalidArgument, "UTF-8");
   }
 
   void metadataChunksFromBytes() {
@@ -489,7 +476,7 @@ class PngParametersTest : public QObject {
     compareParameters(*metadata.parameters, p);
     const PngGenerationMetadata none = parsePngGenerationMetadata(tinyPng(""));
     QVERIFY(!none.request_json && !none.parameters && !none.parameters_text);
-    EXPECT_ERROR(generationTextChunks(p, "{not json"), ErrorCode::InvalidArgument, "not valid JSON");
+    GESSO_EXPECT_ERROR(generationTextChunks(p, "{not json"), ErrorCode::InvalidArgument, "not valid JSON");
     QCOMPARE(generationTextChunks(p, "").size(), size_t(1));
   }
 
@@ -531,10 +518,10 @@ class PngParametersTest : public QObject {
     compareParameters(*metadata.parameters, p);
     QCOMPARE(readPngTextChunks(path).size(), size_t(2));
 
-    EXPECT_ERROR(readPngGenerationMetadata(dir.filePath("missing.png").toStdString()), ErrorCode::FileNotFound, "missing.png");
+    GESSO_EXPECT_ERROR(readPngGenerationMetadata(dir.filePath("missing.png").toStdString()), ErrorCode::FileNotFound, "missing.png");
     const std::string jpeg = dir.filePath("photo.jpg").toStdString();
     std::ofstream(jpeg, std::ios::binary) << "\xff\xd8\xff\xe0 JFIF";
-    EXPECT_ERROR(readPngGenerationMetadata(jpeg), ErrorCode::InvalidFormat, "not a PNG");
+    GESSO_EXPECT_ERROR(readPngGenerationMetadata(jpeg), ErrorCode::InvalidFormat, "not a PNG");
   }
 
   void atomicWriteNeverClobbersOnFailure() {
@@ -548,8 +535,8 @@ class PngParametersTest : public QObject {
     // Failures in the content happen before any file is touched.
     Image broken = first;
     broken.data.resize(5);
-    EXPECT_ERROR(writePng(path, broken), ErrorCode::InvalidArgument, "holds 5 bytes");
-    EXPECT_ERROR(writePng(path, first, {{"bad keyword ", "x"}}), ErrorCode::InvalidArgument, "keyword");
+    GESSO_EXPECT_ERROR(writePng(path, broken), ErrorCode::InvalidArgument, "holds 5 bytes");
+    GESSO_EXPECT_ERROR(writePng(path, first, {{"bad keyword ", "x"}}), ErrorCode::InvalidArgument, "keyword");
     QCOMPARE(readBytes(path), before);
     QCOMPARE(folderEntries(dir), std::vector<std::string>{"result.png"});
 
@@ -557,9 +544,9 @@ class PngParametersTest : public QObject {
     const std::string folder_target = dir.filePath("occupied").toStdString();
     std::filesystem::create_directory(folder_target);
     std::ofstream(folder_target + "/inside") << "x";
-    EXPECT_ERROR(writePng(folder_target, first), ErrorCode::IoError, "occupied");
+    GESSO_EXPECT_ERROR(writePng(folder_target, first), ErrorCode::IoError, "occupied");
     QCOMPARE(folderEntries(dir), (std::vector<std::string>{"occupied", "result.png"}));
-    EXPECT_ERROR(writePng(dir.filePath("no/such/folder.png").toStdString(), first), ErrorCode::IoError, "folder.png");
+    GESSO_EXPECT_ERROR(writePng(dir.filePath("no/such/folder.png").toStdString(), first), ErrorCode::IoError, "folder.png");
 
     // A successful overwrite replaces the file completely.
     Image second = makeImage(2, 2, 4);

@@ -95,6 +95,25 @@ bool idsMatch(const at::Tensor& golden_ids, const std::vector<std::string>& text
   return same;
 }
 
+// Runs `encoder` on case `case_name`'s input_ids in `io` into `out`, after checking those ids against our tokenizer
+// (the case's prompts in golden `prompts_json`, padded with `pad`) and the case's eot_index, and compares every hidden
+// state with the golden. The caller stops when QTest::currentTestFailed().
+void forwardGoldenCase(TextEncoder& encoder, const SafetensorsFile& io, const QString& case_name,
+                       const std::string& prompts_json, int64_t pad, TextEncoderOutput& out) {
+  const std::string c = case_name.toStdString() + "/";
+  const at::Tensor ids = gesso::test::goldenTensor(io, c + "input_ids");
+  QVERIFY(idsMatch(ids, prompts(readJson(prompts_json), case_name.toStdString()), pad));
+  QVERIFY(at::equal(ids.argmax(-1), gesso::test::goldenTensor(io, c + "eot_index")));
+
+  out = encoder->forward(ids);
+  QCOMPARE(out.hidden_states.size(), size_t(4));
+  for (size_t i = 0; i < out.hidden_states.size(); ++i) {
+    const std::string name = c + "hidden_states/" + std::to_string(i);
+    GESSO_COMPARE_TENSORS(QString::fromStdString(name), out.hidden_states[i], gesso::test::goldenTensor(io, name),
+                          kTolerance, kTolerance);
+  }
+}
+
 void addCases() {
   QTest::addColumn<QString>("case_name");
   QTest::newRow("case0") << "case0";
@@ -114,18 +133,10 @@ class TextEncodersTest : public QObject {
     const std::string c = case_name.toStdString() + "/";
     TextEncoder encoder = hfEncoder("text_clip_tiny.config.json", "text_clip_tiny.safetensors", "cond_stage_model.transformer.");
     const auto io = gesso::test::openGolden("text_clip_tiny_io.safetensors");
-    const at::Tensor ids = gesso::test::goldenTensor(*io, c + "input_ids");
-    QVERIFY(idsMatch(ids, prompts(readJson("text_clip_tiny.json"), case_name.toStdString()), 49407));
-    QVERIFY(at::equal(ids.argmax(-1), gesso::test::goldenTensor(*io, c + "eot_index")));
-
     torch::NoGradGuard no_grad;
-    const TextEncoderOutput out = encoder->forward(ids);
-    QCOMPARE(out.hidden_states.size(), size_t(4));
-    for (size_t i = 0; i < out.hidden_states.size(); ++i) {
-      const std::string name = c + "hidden_states/" + std::to_string(i);
-      GESSO_COMPARE_TENSORS(QString::fromStdString(name), out.hidden_states[i], gesso::test::goldenTensor(*io, name),
-                            kTolerance, kTolerance);
-    }
+    TextEncoderOutput out;
+    forwardGoldenCase(encoder, *io, case_name, "text_clip_tiny.json", 49407, out);
+    if (QTest::currentTestFailed()) return;
     GESSO_COMPARE_TENSORS(case_name + "/last_hidden_state", out.last_hidden_state,
                           gesso::test::goldenTensor(*io, c + "last_hidden_state"), kTolerance, kTolerance);
     GESSO_COMPARE_TENSORS(case_name + "/penultimate_hidden_state", out.penultimate_hidden_state,
@@ -148,18 +159,10 @@ class TextEncodersTest : public QObject {
     TextEncoder encoder =
         openClipEncoder("text_openclip_tiny.open_clip.json", "text_openclip_tiny.safetensors", "cond_stage_model.model.");
     const auto io = gesso::test::openGolden("text_openclip_tiny_io.safetensors");
-    const at::Tensor ids = gesso::test::goldenTensor(*io, c + "input_ids");
-    QVERIFY(idsMatch(ids, prompts(readJson("text_openclip_tiny.json"), case_name.toStdString()), 0));
-    QVERIFY(at::equal(ids.argmax(-1), gesso::test::goldenTensor(*io, c + "eot_index")));
-
     torch::NoGradGuard no_grad;
-    const TextEncoderOutput out = encoder->forward(ids);
-    QCOMPARE(out.hidden_states.size(), size_t(4));
-    for (size_t i = 0; i < out.hidden_states.size(); ++i) {
-      const std::string name = c + "hidden_states/" + std::to_string(i);
-      GESSO_COMPARE_TENSORS(QString::fromStdString(name), out.hidden_states[i], gesso::test::goldenTensor(*io, name),
-                            kTolerance, kTolerance);
-    }
+    TextEncoderOutput out;
+    forwardGoldenCase(encoder, *io, case_name, "text_openclip_tiny.json", 0, out);
+    if (QTest::currentTestFailed()) return;
     GESSO_COMPARE_TENSORS(case_name + "/last", out.last_hidden_state, gesso::test::goldenTensor(*io, c + "last"),
                           kTolerance, kTolerance);
     GESSO_COMPARE_TENSORS(case_name + "/penultimate", out.penultimate_hidden_state,

@@ -4,14 +4,10 @@
 #include "gesso/models/text_config.h"
 
 #include "golden.h"
+#include "manifest.h"
 
 #include <ATen/ATen.h>
 #include <QtTest>
-#include <nlohmann/json.hpp>
-
-#include <fstream>
-#include <map>
-#include <sstream>
 
 using gesso::TextActivation;
 using gesso::TextEncoderConfig;
@@ -38,31 +34,18 @@ TextEncoderConfig openClip(int width, int layers, int heads, int projection) {
   return config;
 }
 
-using Shapes = std::map<std::string, std::vector<int64_t>>;
-
 // The manifest section's tensors minus its prefix; optional ones (HF's position_ids buffer) go to `optional`.
-Shapes manifestShapes(const std::string& file, const std::string& section, Shapes& optional) {
-  std::ifstream in(gesso::test::goldenPath(file));
-  const auto manifest = nlohmann::json::parse(in).at("sections").at(section);
+gesso::test::SectionShapes manifestShapes(const std::string& file, const std::string& section) {
+  const auto manifest = gesso::test::readManifest(file).at("sections").at(section);
   // Names are relative to the component (…transformer. for HF, whose manifests' prefix goes on to text_model.).
   std::string prefix = manifest.at("prefix").get<std::string>();
   const std::string hf_root = "text_model.";
   if (prefix.size() > hf_root.size() && prefix.compare(prefix.size() - hf_root.size(), hf_root.size(), hf_root) == 0) {
     prefix.resize(prefix.size() - hf_root.size());
   }
-  Shapes shapes;
-  for (const auto& [key, entry] : manifest.at("tensors").items()) {
-    const std::string name = key.substr(prefix.size());
-    const bool is_optional = entry.value("kind", "") == "buffer" && gesso::models::isOptionalTextEncoderKey(name);
-    (is_optional ? optional : shapes)[name] = entry.at("shape").get<std::vector<int64_t>>();
-  }
-  return shapes;
-}
-
-QString shapeText(const std::vector<int64_t>& shape) {
-  QStringList parts;
-  for (int64_t size : shape) parts << QString::number(size);
-  return "[" + parts.join(", ") + "]";
+  return gesso::test::sectionShapes(manifest, prefix, [](const std::string& name, const nlohmann::json& entry) {
+    return entry.value("kind", "") == "buffer" && gesso::models::isOptionalTextEncoderKey(name);
+  });
 }
 
 }  // namespace
@@ -93,34 +76,18 @@ class TextKeysTest : public QObject {
                                                   : openClip(1280, 32, 20, 1280);
     TextEncoder encoder(config, at::TensorOptions().dtype(at::kFloat).device(at::kMeta));
 
-    Shapes optional;
-    const Shapes expected = manifestShapes(manifest.toStdString(), section.toStdString(), optional);
-    Shapes actual;
-    int64_t count = 0;
-    for (const auto& item : encoder->named_parameters()) {
-      actual[item.key()] = item.value().sizes().vec();
-      count += item.value().numel();
-      QVERIFY(item.value().is_meta());
-    }
+    const auto expected = manifestShapes(manifest.toStdString(), section.toStdString());
+    QVERIFY2(expected.outside.isEmpty(), qPrintable("outside the prefix: " + expected.outside.join(", ")));
+    const auto actual = gesso::test::parameterShapes(*encoder);
+    QVERIFY(actual.all_meta);
     QVERIFY(encoder->named_buffers().is_empty());
 
-    QStringList differences;
-    for (const auto& [name, shape] : expected) {
-      const auto found = actual.find(name);
-      if (found == actual.end()) {
-        differences << "missing " + QString::fromStdString(name) + " " + shapeText(shape);
-      } else if (found->second != shape) {
-        differences << "shape of " + QString::fromStdString(name) + ": " + shapeText(found->second) + ", expected " +
-                           shapeText(shape);
-      }
-    }
-    for (const auto& [name, shape] : actual) {
-      if (!expected.count(name)) differences << "unexpected " + QString::fromStdString(name) + " " + shapeText(shape);
-    }
+    const QStringList differences = gesso::test::shapeDifferences(actual.shapes, expected.shapes);
     QVERIFY2(differences.isEmpty(), qPrintable(differences.join("\n")));
-    QCOMPARE(actual.size(), expected.size());
-    QCOMPARE(count, int64_t(elements));  // the published parameter counts
-    qInfo().noquote() << section << ":" << actual.size() << "parameters," << count << "elements; optional:" << optional.size();
+    QCOMPARE(actual.shapes.size(), expected.shapes.size());
+    QCOMPARE(actual.elements, int64_t(elements));  // the published parameter counts
+    qInfo().noquote() << section << ":" << actual.shapes.size() << "parameters," << actual.elements
+                      << "elements; optional:" << expected.optional.size();
   }
 };
 

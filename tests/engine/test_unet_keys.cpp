@@ -4,14 +4,11 @@
 
 #include "gesso/error.h"
 #include "golden.h"
+#include "manifest.h"
 #include "unet_config_json.h"
 
 #include <ATen/ATen.h>
 #include <QtTest>
-#include <nlohmann/json.hpp>
-
-#include <fstream>
-#include <map>
 
 using gesso::models::UNet;
 
@@ -19,49 +16,23 @@ class UNetKeysTest : public QObject {
   Q_OBJECT
 
  private slots:
-  void matchesCheckpointKeys_data() {
-    QTest::addColumn<QString>("manifest");
-    QTest::newRow("sd15") << "sd15_keys.json";
-    QTest::newRow("sd21") << "sd21_keys.json";
-    QTest::newRow("sdxl") << "sdxl_keys.json";
-  }
+  void matchesCheckpointKeys_data() { gesso::test::addManifestRows(); }
 
   void matchesCheckpointKeys() {
     GESSO_REQUIRE_SHARED();
     QFETCH(QString, manifest);
-    std::ifstream in(gesso::test::goldenPath(manifest.toStdString()));
-    const nlohmann::json json = nlohmann::json::parse(in);
+    const nlohmann::json json = gesso::test::readManifest(manifest.toStdString());
     const auto config = gesso::test::unetConfigFromKwargs(json.at("unet_config"));
-    const auto& section = json.at("sections").at("unet");
-    const std::string prefix = section.at("prefix").get<std::string>();
-
-    std::map<std::string, std::vector<int64_t>> expected;
-    for (const auto& [key, info] : section.at("tensors").items()) {
-      QVERIFY2(key.rfind(prefix, 0) == 0, key.c_str());
-      expected[key.substr(prefix.size())] = info.at("shape").get<std::vector<int64_t>>();
-    }
+    const auto expected = gesso::test::componentShapes(json, "unet");
+    QVERIFY2(expected.outside.isEmpty(), qPrintable("outside the prefix: " + expected.outside.join(", ")));
 
     UNet unet(config, at::TensorOptions().dtype(at::kFloat).device(at::kMeta));
-    QString problems;
-    int64_t parameter_count = 0;
-    for (const auto& item : unet->named_parameters()) {
-      QVERIFY(item.value().device().is_meta());
-      parameter_count += item.value().numel();
-      const auto found = expected.find(item.key());
-      if (found == expected.end()) {
-        problems += "\n  unexpected: " + QString::fromStdString(item.key());
-        continue;
-      }
-      if (item.value().sizes().vec() != found->second) {
-        problems += "\n  shape differs: " + QString::fromStdString(item.key());
-      }
-      expected.erase(found);
-    }
-    for (const auto& [name, shape] : expected) problems += "\n  missing: " + QString::fromStdString(name);
+    const auto actual = gesso::test::parameterShapes(*unet);
+    QVERIFY(actual.all_meta);
+    const QStringList problems = gesso::test::shapeDifferences(actual.shapes, expected.shapes);
     QVERIFY2(unet->buffers().empty(), "the UNet should hold no buffers");
-    qInfo().noquote() << manifest << ":" << unet->named_parameters().size() << "tensors," << parameter_count
-                      << "parameters";
-    QVERIFY2(problems.isEmpty(), qPrintable(manifest + ":" + problems));
+    qInfo().noquote() << manifest << ":" << actual.shapes.size() << "tensors," << actual.elements << "parameters";
+    QVERIFY2(problems.isEmpty(), qPrintable(manifest + ":\n  " + problems.join("\n  ")));
   }
 
   // A ridiculous config fails with a named field rather than a crash.

@@ -6,6 +6,7 @@
 #include "gesso/error.h"
 #include "gesso/io/safetensors.h"
 #include "golden.h"
+#include "vae_config_json.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -21,27 +22,11 @@ using gesso::ErrorCode;
 using gesso::GessoError;
 using gesso::VaeConfig;
 using gesso::models::AutoencoderKL;
+using gesso::test::vaeConfigFromJson;
 
 namespace {
 
 const std::string kPrefix = "first_stage_model.";
-
-// An sgm first_stage_config ({embed_dim, ddconfig}) as a VaeConfig.
-VaeConfig vaeConfigFromJson(const nlohmann::json& first_stage) {
-  const auto& dd = first_stage.at("ddconfig");
-  VaeConfig config;
-  config.embed_dim = first_stage.at("embed_dim").get<int>();
-  config.z_channels = dd.at("z_channels").get<int>();
-  config.resolution = dd.at("resolution").get<int>();
-  config.in_channels = dd.at("in_channels").get<int>();
-  config.out_ch = dd.at("out_ch").get<int>();
-  config.ch = dd.at("ch").get<int>();
-  config.ch_mult = dd.at("ch_mult").get<std::vector<int>>();
-  config.num_res_blocks = dd.at("num_res_blocks").get<int>();
-  config.attn_resolutions = dd.at("attn_resolutions").get<std::vector<int>>();
-  config.double_z = dd.at("double_z").get<bool>();
-  return config;
-}
 
 // Copies `prefix + name` into every parameter; returns every problem found (empty when every parameter was filled
 // with the right shape and every tensor under `prefix` was used).

@@ -8,7 +8,9 @@
 #include <cmath>
 
 namespace gesso::diffusion {
+using detail::addAncestralNoise;
 using detail::ancestralStep;
+using detail::evaluateAncestral;
 using detail::stepCount;
 using detail::toD;
 
@@ -20,23 +22,20 @@ double sigmaOf(double t) { return std::exp(-t); }
 // DPM-Solver++(2S) single-step second order with ancestral noise (k-diffusion sample_dpmpp_2s_ancestral).
 at::Tensor sampleDpmpp2sAncestral(SamplerContext& context, at::Tensor x, const std::vector<double>& sigmas) {
   const double eta = context.options.eta.value_or(1.0);
-  const int steps = stepCount(sigmas);
-  for (int i = 0; i < steps; ++i) {
-    const at::Tensor denoised = context.denoise(x, sigmas[i]);
-    const auto [sigma_down, sigma_up] = ancestralStep(sigmas[i], sigmas[i + 1], eta);
-    context.report(i, steps, sigmas[i], sigmas[i], x, denoised);
-    if (sigma_down == 0) {
-      x = x + toD(x, sigmas[i], denoised) * (sigma_down - sigmas[i]);
+  for (int i = 0; i < stepCount(sigmas); ++i) {
+    const auto step = evaluateAncestral(context, x, sigmas, i, eta);
+    if (step.sigma_down == 0) {
+      x = x + toD(x, sigmas[i], step.denoised) * (step.sigma_down - sigmas[i]);
     } else {
       const double t = tOf(sigmas[i]);
-      const double t_next = tOf(sigma_down);
+      const double t_next = tOf(step.sigma_down);
       const double h = t_next - t;
       const double s = t + 0.5 * h;
-      const at::Tensor x_2 = (sigmaOf(s) / sigmaOf(t)) * x - std::expm1(-0.5 * h) * denoised;
+      const at::Tensor x_2 = (sigmaOf(s) / sigmaOf(t)) * x - std::expm1(-0.5 * h) * step.denoised;
       const at::Tensor denoised_2 = context.denoise(x_2, sigmaOf(s));
       x = (sigmaOf(t_next) / sigmaOf(t)) * x - std::expm1(-h) * denoised_2;
     }
-    if (sigmas[i + 1] > 0) x = x + context.drawNoise(sigmas[i], sigmas[i + 1]) * context.options.s_noise * sigma_up;
+    x = addAncestralNoise(context, x, sigmas[i], sigmas[i + 1], step.sigma_up);
   }
   return x;
 }

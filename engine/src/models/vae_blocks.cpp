@@ -118,4 +118,40 @@ torch::Tensor VaeMidImpl::forward(const torch::Tensor& x, const VaeDebugHook& ho
   return h;
 }
 
+VaeLevelImpl::VaeLevelImpl(int64_t in_channels, int64_t out_channels, int block_count, bool with_attention,
+                           VaeResample resample, const torch::TensorOptions& options)
+    : block(register_module("block", torch::nn::ModuleList())), attn(register_module("attn", torch::nn::ModuleList())) {
+  for (int j = 0; j < block_count; ++j) {
+    blocks.emplace_back(j == 0 ? in_channels : out_channels, out_channels, options);
+    block->push_back(blocks.back());
+    if (with_attention) {
+      attentions.emplace_back(out_channels, options);
+      attn->push_back(attentions.back());
+    }
+  }
+  if (resample == VaeResample::Down) downsample = register_module("downsample", VaeDownsample(out_channels, options));
+  if (resample == VaeResample::Up) upsample = register_module("upsample", VaeUpsample(out_channels, options));
+}
+
+torch::Tensor VaeLevelImpl::forward(const torch::Tensor& x, const VaeDebugHook& hook, const std::string& prefix) {
+  torch::Tensor h = x;
+  for (size_t j = 0; j < blocks.size(); ++j) {
+    h = blocks[j](h);
+    if (hook) hook(prefix + "block." + std::to_string(j), h);
+    if (!attentions.empty()) {
+      h = attentions[j](h);
+      if (hook) hook(prefix + "attn." + std::to_string(j), h);
+    }
+  }
+  if (downsample) {
+    h = downsample(h);
+    if (hook) hook(prefix + "downsample", h);
+  }
+  if (upsample) {
+    h = upsample(h);
+    if (hook) hook(prefix + "upsample", h);
+  }
+  return h;
+}
+
 }  // namespace gesso::models

@@ -5,37 +5,6 @@
 
 namespace gesso::models {
 
-VaeUpLevelImpl::VaeUpLevelImpl(int64_t in_channels, int64_t out_channels, int num_res_blocks, bool with_attention,
-                               bool with_upsample, const torch::TensorOptions& options)
-    : block(register_module("block", torch::nn::ModuleList())), attn(register_module("attn", torch::nn::ModuleList())) {
-  for (int j = 0; j < num_res_blocks + 1; ++j) {
-    blocks.emplace_back(j == 0 ? in_channels : out_channels, out_channels, options);
-    block->push_back(blocks.back());
-    if (with_attention) {
-      attentions.emplace_back(out_channels, options);
-      attn->push_back(attentions.back());
-    }
-  }
-  if (with_upsample) upsample = register_module("upsample", VaeUpsample(out_channels, options));
-}
-
-torch::Tensor VaeUpLevelImpl::forward(const torch::Tensor& x, const VaeDebugHook& hook, const std::string& prefix) {
-  torch::Tensor h = x;
-  for (size_t j = 0; j < blocks.size(); ++j) {
-    h = blocks[j](h);
-    if (hook) hook(prefix + "block." + std::to_string(j), h);
-    if (!attentions.empty()) {
-      h = attentions[j](h);
-      if (hook) hook(prefix + "attn." + std::to_string(j), h);
-    }
-  }
-  if (upsample) {
-    h = upsample(h);
-    if (hook) hook(prefix + "upsample", h);
-  }
-  return h;
-}
-
 VaeDecoderImpl::VaeDecoderImpl(const VaeConfig& config, const torch::TensorOptions& options) {
   checkVaeConfig(config);
   const int64_t ch = config.ch;
@@ -46,11 +15,12 @@ VaeDecoderImpl::VaeDecoderImpl(const VaeConfig& config, const torch::TensorOptio
 
   // Levels are built from the lowest resolution (the highest index) up, as each takes the previous one's width.
   int resolution = config.resolution >> (level_count - 1);  // nominal, for attn_resolutions only
-  std::vector<VaeUpLevel> built(level_count, VaeUpLevel{nullptr});
+  std::vector<VaeLevel> built(level_count, VaeLevel{nullptr});
   for (int i = level_count - 1; i >= 0; --i) {
     const int64_t block_out = ch * config.ch_mult[i];
-    built[i] = VaeUpLevel(block_in, block_out, config.num_res_blocks, vaeHasAttention(config, resolution), i != 0,
-                          options);
+    // The decoder's levels have one ResnetBlock more than the encoder's.
+    built[i] = VaeLevel(block_in, block_out, config.num_res_blocks + 1, vaeHasAttention(config, resolution),
+                        i != 0 ? VaeResample::Up : VaeResample::None, options);
     block_in = block_out;
     if (i != 0) resolution *= 2;
   }

@@ -5,37 +5,6 @@
 
 namespace gesso::models {
 
-VaeDownLevelImpl::VaeDownLevelImpl(int64_t in_channels, int64_t out_channels, int num_res_blocks, bool with_attention,
-                                   bool with_downsample, const torch::TensorOptions& options)
-    : block(register_module("block", torch::nn::ModuleList())), attn(register_module("attn", torch::nn::ModuleList())) {
-  for (int j = 0; j < num_res_blocks; ++j) {
-    blocks.emplace_back(j == 0 ? in_channels : out_channels, out_channels, options);
-    block->push_back(blocks.back());
-    if (with_attention) {
-      attentions.emplace_back(out_channels, options);
-      attn->push_back(attentions.back());
-    }
-  }
-  if (with_downsample) downsample = register_module("downsample", VaeDownsample(out_channels, options));
-}
-
-torch::Tensor VaeDownLevelImpl::forward(const torch::Tensor& x, const VaeDebugHook& hook, const std::string& prefix) {
-  torch::Tensor h = x;
-  for (size_t j = 0; j < blocks.size(); ++j) {
-    h = blocks[j](h);
-    if (hook) hook(prefix + "block." + std::to_string(j), h);
-    if (!attentions.empty()) {
-      h = attentions[j](h);
-      if (hook) hook(prefix + "attn." + std::to_string(j), h);
-    }
-  }
-  if (downsample) {
-    h = downsample(h);
-    if (hook) hook(prefix + "downsample", h);
-  }
-  return h;
-}
-
 VaeEncoderImpl::VaeEncoderImpl(const VaeConfig& config, const torch::TensorOptions& options) {
   checkVaeConfig(config);
   const int64_t ch = config.ch;
@@ -48,7 +17,8 @@ VaeEncoderImpl::VaeEncoderImpl(const VaeConfig& config, const torch::TensorOptio
   for (size_t i = 0; i < level_count; ++i) {
     const int64_t block_out = ch * config.ch_mult[i];
     const bool last = i + 1 == level_count;
-    levels.emplace_back(block_in, block_out, config.num_res_blocks, vaeHasAttention(config, resolution), !last, options);
+    levels.emplace_back(block_in, block_out, config.num_res_blocks, vaeHasAttention(config, resolution),
+                        last ? VaeResample::None : VaeResample::Down, options);
     down->push_back(levels.back());
     block_in = block_out;
     if (!last) resolution /= 2;

@@ -6,11 +6,13 @@
 #include "gesso/nn/layers.h"
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace gesso::models {
 
@@ -84,5 +86,26 @@ struct VaeMidImpl : torch::nn::Module {
   VaeResnetBlock block_2;
 };
 TORCH_MODULE(VaeMid);
+
+// What ends one resolution level: nothing, a `downsample` (encoder) or an `upsample` (decoder).
+enum class VaeResample { None, Down, Up };
+
+// One resolution of the encoder (`down.i`) or decoder (`up.i`): `block_count` ResnetBlocks (`block.j`), each followed
+// by `attn.j` at attention resolutions, then the resampler, registered as `downsample` or `upsample`.
+struct VaeLevelImpl : torch::nn::Module {
+  VaeLevelImpl(int64_t in_channels, int64_t out_channels, int block_count, bool with_attention, VaeResample resample,
+               const torch::TensorOptions& options);
+  // Reports "<prefix>block.j", "<prefix>attn.j" and "<prefix>downsample" / "<prefix>upsample".
+  torch::Tensor forward(const torch::Tensor& x, const VaeDebugHook& hook, const std::string& prefix);
+
+  torch::nn::ModuleList block;
+  torch::nn::ModuleList attn;
+  VaeDownsample downsample{nullptr};  // only with VaeResample::Down
+  VaeUpsample upsample{nullptr};      // only with VaeResample::Up
+
+  std::vector<VaeResnetBlock> blocks;    // the entries of `block`, typed
+  std::vector<VaeAttnBlock> attentions;  // the entries of `attn`, typed (empty or one per block)
+};
+TORCH_MODULE(VaeLevel);
 
 }  // namespace gesso::models

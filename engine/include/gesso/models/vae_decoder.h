@@ -11,23 +11,6 @@
 
 namespace gesso::models {
 
-// One resolution of the decoder: num_res_blocks + 1 ResnetBlocks (`block.j`), each followed by `attn.j` at
-// attention resolutions, then `upsample` on every level but level 0.
-struct VaeUpLevelImpl : torch::nn::Module {
-  VaeUpLevelImpl(int64_t in_channels, int64_t out_channels, int num_res_blocks, bool with_attention,
-                 bool with_upsample, const torch::TensorOptions& options);
-  // Reports "<prefix>block.j", "<prefix>attn.j", "<prefix>upsample".
-  torch::Tensor forward(const torch::Tensor& x, const VaeDebugHook& hook, const std::string& prefix);
-
-  torch::nn::ModuleList block;
-  torch::nn::ModuleList attn;
-  VaeUpsample upsample{nullptr};
-
-  std::vector<VaeResnetBlock> blocks;    // the entries of `block`, typed
-  std::vector<VaeAttnBlock> attentions;  // the entries of `attn`, typed (empty or one per block)
-};
-TORCH_MODULE(VaeUpLevel);
-
 struct VaeDecoderImpl : torch::nn::Module {
   VaeDecoderImpl(const VaeConfig& config, const torch::TensorOptions& options);
   // [N, z_channels, h, w] -> [N, out_ch, h·2^(levels-1), w·2^(levels-1)]; `up` runs from the highest index down.
@@ -40,7 +23,7 @@ struct VaeDecoderImpl : torch::nn::Module {
   // nonlinearity: swish, no parameters
   nn::Conv2d conv_out{nullptr};
 
-  std::vector<VaeUpLevel> levels;  // the entries of `up`, typed
+  std::vector<VaeLevel> levels;  // the entries of `up`, typed: num_res_blocks + 1 blocks, an upsample on all but up.0
 };
 TORCH_MODULE(VaeDecoder);
 

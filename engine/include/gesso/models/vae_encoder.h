@@ -11,23 +11,6 @@
 
 namespace gesso::models {
 
-// One resolution of the encoder: `block.j` ResnetBlocks, each followed by `attn.j` at attention resolutions,
-// then `downsample` on every level but the last.
-struct VaeDownLevelImpl : torch::nn::Module {
-  VaeDownLevelImpl(int64_t in_channels, int64_t out_channels, int num_res_blocks, bool with_attention,
-                   bool with_downsample, const torch::TensorOptions& options);
-  // Reports "<prefix>block.j", "<prefix>attn.j", "<prefix>downsample".
-  torch::Tensor forward(const torch::Tensor& x, const VaeDebugHook& hook, const std::string& prefix);
-
-  torch::nn::ModuleList block;
-  torch::nn::ModuleList attn;
-  VaeDownsample downsample{nullptr};
-
-  std::vector<VaeResnetBlock> blocks;    // the entries of `block`, typed
-  std::vector<VaeAttnBlock> attentions;  // the entries of `attn`, typed (empty or one per block)
-};
-TORCH_MODULE(VaeDownLevel);
-
 struct VaeEncoderImpl : torch::nn::Module {
   VaeEncoderImpl(const VaeConfig& config, const torch::TensorOptions& options);
   // [N, in_channels, H, W] -> [N, (double_z ? 2 : 1)·z_channels, H/2^(levels-1), W/2^(levels-1)]
@@ -40,7 +23,7 @@ struct VaeEncoderImpl : torch::nn::Module {
   // nonlinearity: swish, no parameters
   nn::Conv2d conv_out{nullptr};
 
-  std::vector<VaeDownLevel> levels;  // the entries of `down`, typed
+  std::vector<VaeLevel> levels;  // the entries of `down`, typed: num_res_blocks blocks, a downsample on all but the last
 };
 TORCH_MODULE(VaeEncoder);
 
