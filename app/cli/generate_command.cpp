@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,6 +21,10 @@
 namespace gesso::cli {
 
 namespace {
+
+// Ctrl-C cancels the job: the engine stops before its next network call and no result file is written.
+CancelToken interrupt_token;
+void onInterrupt(int) { interrupt_token.cancel(); }
 
 struct GenerateOptions {
   pipeline::GenerateRequest request;
@@ -100,6 +105,8 @@ void runGenerate(GenerateOptions& options, const CLI::App& command) {
   spdlog::debug("config: {}", model->configSource());
   ProgressBar progress;
   pipeline::GenerateCallbacks callbacks;
+  callbacks.cancel = &interrupt_token;
+  std::signal(SIGINT, onInterrupt);
   callbacks.on_step = [&](const pipeline::StepEvent& event) { progress.update(event, request.batch_count); };
   int preview_number = 0;
   if (request.preview_every > 0) {
@@ -113,7 +120,15 @@ void runGenerate(GenerateOptions& options, const CLI::App& command) {
       }
     };
   }
-  pipeline::GenerateResult result = pipeline::generate(*model, request, callbacks);
+  pipeline::GenerateResult result;
+  try {
+    result = pipeline::generate(*model, request, callbacks);
+  } catch (...) {
+    progress.finish();
+    std::signal(SIGINT, SIG_DFL);
+    throw;
+  }
+  std::signal(SIGINT, SIG_DFL);
   progress.finish();
   for (const auto& path : pipeline::writeResult(*model, result, options.output)) std::cout << path << '\n';
   if (preview_number > 0) spdlog::info("{} previews in {}", preview_number, options.preview_dir);

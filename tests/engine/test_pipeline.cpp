@@ -349,6 +349,61 @@ class PipelineTest : public QObject {
     QVERIFY(!sameImages(a.images, pipeline::generate(*model, request).images));
   }
 
+  // SD2-style (open_clip, pad 0); v-prediction from a YAML beside the checkpoint changes the result.
+  void sd2StyleAndVPrediction() {
+    if (tokenizer_.empty()) QSKIP("../shared/data/clip is absent");
+    const std::string eps_path = dir_.filePath("tiny_sd2.safetensors").toStdString();
+    test::writeTinyCheckpoint(eps_path, test::tinySd2Config());
+    GenerateRequest request = baseRequest();
+    request.model = eps_path;
+    auto eps = pipeline::LoadedModel::load(pipeline::ModelLoadOptions::fromRequest(request));
+    QCOMPARE(eps->config().text_encoders[0].layout, TextEncoderLayout::OpenClip);
+    QCOMPARE(eps->config().text_encoders[0].pad_token, int64_t(0));
+    QCOMPARE(eps->config().prediction, Prediction::Epsilon);
+    const auto eps_images = pipeline::generate(*eps, request);
+    if (!yamlSupported()) return;
+    const QString v_path = dir_.filePath("tiny_sd2_v.safetensors");
+    QVERIFY(QFile::copy(QString::fromStdString(eps_path), v_path));
+    QFile yaml(dir_.filePath("tiny_sd2_v.yaml"));
+    QVERIFY(yaml.open(QIODevice::WriteOnly));
+    yaml.write("model:\n  params:\n    parameterization: \"v\"\n    unet_config:\n      params:\n"
+               "        in_channels: 4\n        out_channels: 4\n        model_channels: 64\n"
+               "        attention_resolutions: [2, 1]\n        num_res_blocks: 1\n        channel_mult: [1, 2]\n"
+               "        num_head_channels: 64\n        use_linear_in_transformer: true\n"
+               "        transformer_depth: 1\n        context_dim: 64\n");
+    yaml.close();
+    request.model = v_path.toStdString();
+    auto v = pipeline::LoadedModel::load(pipeline::ModelLoadOptions::fromRequest(request));
+    QCOMPARE(v->config().prediction, Prediction::V);
+    const auto v_images = pipeline::generate(*v, request);
+    QVERIFY(!sameImages(eps_images.images, v_images.images));
+    QVERIFY(sameImages(v_images.images, pipeline::generate(*v, request).images));
+  }
+
+  // An infotext as A1111 writes it (pre-1.9 sampler name with the schedule, hires fields) becomes a request.
+  void requestFromA1111Infotext() {
+    const image::GenerationParameters p = image::parseA1111Parameters(
+        "masterpiece, (fox:1.2)\nNegative prompt: lowres, blurry\nSteps: 28, Sampler: DPM++ 2M Karras, CFG scale: 6.5, "
+        "Seed: 3141592, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, Denoising strength: 0.45, "
+        "Clip skip: 2, Hires upscale: 2, Hires steps: 12, Hires upscaler: Latent, Version: v1.6.0");
+    const GenerateRequest r = pipeline::requestFromA1111(p);
+    QCOMPARE(QString::fromStdString(r.prompt), QString("masterpiece, (fox:1.2)"));
+    QCOMPARE(QString::fromStdString(r.negative_prompt), QString("lowres, blurry"));
+    QCOMPARE(r.steps, 28);
+    QCOMPARE(QString::fromStdString(r.sampler), QString("dpmpp_2m"));
+    QCOMPARE(QString::fromStdString(r.scheduler), QString("karras"));
+    QCOMPARE(r.cfg_scale, 6.5);
+    QCOMPARE(r.seed, int64_t(3141592));
+    QCOMPARE(r.width, 512);
+    QCOMPARE(r.height, 768);
+    QCOMPARE(r.clip_skip, 2);
+    QCOMPARE(r.hires_scale, 2.0);
+    QCOMPARE(r.hires_strength, 0.45);
+    QCOMPARE(r.hires_steps, 12);
+    QCOMPARE(r.strength, GenerateRequest{}.strength);  // the strength belongs to the hires pass here
+    QVERIFY(r.model.empty());
+  }
+
   void cancelStopsWithinOneCall() {
     if (tokenizer_.empty()) QSKIP("../shared/data/clip is absent");
     GenerateRequest request = baseRequest();

@@ -59,6 +59,18 @@ inline ModelConfig tinySd1Config(int in_channels = 4) {
   return config;
 }
 
+// SD2-style: one open_clip text encoder (zero padding, penultimate layer normed), linear projections.
+inline ModelConfig tinySd2Config() {
+  ModelConfig config = tinySd1Config();
+  config.family = ModelFamily::SD2;
+  config.unet.model_channels = 64;
+  config.unet.num_heads = -1;
+  config.unet.num_head_channels = 64;
+  config.unet.use_linear_in_transformer = true;
+  config.text_encoders = {tinyTextConfig(TextEncoderLayout::OpenClip, 0, TextOutputLayer::PenultimateNormed)};
+  return config;
+}
+
 // SDXL-style: linear projections with 64-channel heads, context 64 + 64, adm = pooled 32 + 6·256.
 inline ModelConfig tinySdxlConfig() {
   ModelConfig config;
