@@ -22,5 +22,6 @@ void addInfoCommand(CLI::App& app, CommandContext& context);
 void addDebugCommand(CLI::App& app, CommandContext& context);
 void addBenchCommand(CLI::App& app, CommandContext& context);
 void addGenerateCommand(CLI::App& app, CommandContext& context);
+void addCompareCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace gesso::cli

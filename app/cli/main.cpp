@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   addDebugCommand(app, context);
   addBenchCommand(app, context);
   addGenerateCommand(app, context);
+  addCompareCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -79,6 +79,19 @@ class CliGenerateTest : public QObject {
             gesso::image::readImage(lines[1].toStdString()).data);
   }
 
+  void comparesIntoGrid() {
+    if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
+    const QString grid = dir_.filePath("grid/grid.png");
+    const Run run = runCli({"compare", "--model", model_, "--tokenizer", tokenizer_, "--prompt", "a fox", "--seed", "3",
+                            "--samplers", "euler,heun", "--schedulers", "normal", "--steps", "2,3", "--width", "64",
+                            "--height", "64", "--output", grid});
+    QVERIFY2(run.exit_code == 0, qPrintable(run.output + run.errors));
+    QCOMPARE(run.output.trimmed(), grid);
+    const auto image = gesso::image::readImage(grid.toStdString());
+    QCOMPARE(image.width, int64_t(128));
+    QCOMPARE(image.height, int64_t(2 * (64 + 14)));
+  }
+
   void reportsErrors() {
     if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
     const QString out = dir_.filePath("bad");

@@ -5,6 +5,7 @@
 #include "gesso/image/image_io.h"
 #include "gesso/image/png_metadata.h"
 #include "gesso/models/model_config_files.h"
+#include "gesso/pipeline/compare.h"
 #include "gesso/pipeline/generate_request.h"
 #include "gesso/pipeline/output.h"
 #include "gesso/pipeline/pipeline.h"
@@ -476,6 +477,45 @@ class PipelineTest : public QObject {
     // A second run continues the numbering.
     const auto more = pipeline::writeResult(*sd1_, result, out);
     QVERIFY2(QString::fromStdString(more[0]).endsWith("00002-42.png"), more[0].c_str());
+  }
+
+  // Compare: cells advance in lock-step, each equals the same request run alone, and the grid holds them all.
+  void compareCellsInterleaveAndMatch() {
+    if (tokenizer_.empty()) QSKIP("../shared/data/clip is absent");
+    const GenerateRequest base = baseRequest();
+    const auto cells = pipeline::compareCells({"euler", "dpmpp_2m"}, {"karras"}, {2, 4}, {5.0});
+    QCOMPARE(int(cells.size()), 4);
+    std::vector<std::pair<int, int>> order;  // (cell, step)
+    pipeline::CompareCallbacks callbacks;
+    callbacks.on_step = [&](int cell, const pipeline::StepEvent& event) { order.emplace_back(cell, event.step); };
+    const auto result = pipeline::compare(*sd1_, base, cells, callbacks);
+    QCOMPARE(int(order.size()), 2 + 4 + 2 + 4);
+    // No cell starts step k + 1 before every unfinished cell has finished step k.
+    for (size_t i = 1; i < order.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) QVERIFY(order[j].second <= order[i].second + 1);
+    }
+    for (size_t i = 0; i < cells.size(); ++i) {
+      GenerateRequest alone = base;
+      alone.sampler = cells[i].sampler;
+      alone.scheduler = cells[i].scheduler;
+      alone.steps = cells[i].steps;
+      alone.cfg_scale = cells[i].cfg_scale;
+      QVERIFY(pipeline::generate(*sd1_, alone).images[0].image.data == result.images[i].data);
+    }
+    QCOMPARE(result.grid.width, int64_t(2 * 64));
+    QCOMPARE(result.grid.height, int64_t(2 * (64 + 14)));
+    // The label strip has white text on black.
+    bool has_text = false;
+    for (int64_t x = 0; x < 64; ++x) has_text = has_text || result.grid.pixel(x, 4)[0] == 255;
+    QVERIFY(has_text);
+
+    CancelToken token;
+    token.cancel();
+    callbacks.cancel = &token;
+    QCOMPARE(codeOf([&] { pipeline::compare(*sd1_, base, cells, callbacks); }), ErrorCode::Cancelled);
+    GenerateRequest bad = base;
+    QCOMPARE(codeOf([&] { pipeline::compare(*sd1_, bad, pipeline::compareCells({"nope"}, {"karras"}, {2}, {5.0})); }),
+             ErrorCode::InvalidArgument);
   }
 
   void mismatchedRequestIsRefused() {
