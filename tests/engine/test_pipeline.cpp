@@ -523,6 +523,14 @@ class PipelineTest : public QObject {
     GenerateRequest request = baseRequest();
     request.precision = "bf16";
     QCOMPARE(codeOf([&] { pipeline::generate(*sd1_, request); }), ErrorCode::InvalidArgument);
+    // bf16 on the CPU: the UNet in bf16, deterministic, close to but not equal to fp32.
+    auto bf16 = pipeline::LoadedModel::load(pipeline::ModelLoadOptions::fromRequest(request));
+    QCOMPARE(bf16->unet->parameters().front().scalar_type(), at::kBFloat16);
+    const auto a = pipeline::generate(*bf16, request);
+    QVERIFY(sameImages(a.images, pipeline::generate(*bf16, request).images));
+    request.precision = "fp16";
+    QCOMPARE(codeOf([&] { pipeline::LoadedModel::load(pipeline::ModelLoadOptions::fromRequest(request)); }),
+             ErrorCode::InvalidArgument);
   }
 };
 
