@@ -26,7 +26,9 @@ struct GenerateRequest {
   int width = 512;
   int height = 512;
   int batch_size = 1;   // images denoised together (one noise draw over the whole batch, as ComfyUI)
-  int batch_count = 1;  // batches run one after another; batch i uses seed + i
+  // Batches run one after another; batch i uses seed + i for its whole batch (ComfyUI's one draw per batch, its
+  // "increment" between runs). A1111 differs: image j of batch i gets seed + i·batch_size + j and its own draw.
+  int batch_count = 1;
   std::optional<double> eta;  // unset: the sampler's default
   double s_noise = 1.0;
   int clip_skip = 0;  // 0: the model's default layer; N >= 1: the N-th layer from the end
