@@ -21,5 +21,7 @@ void addInspectCommand(CLI::App& app, CommandContext& context);
 void addInfoCommand(CLI::App& app, CommandContext& context);
 void addDebugCommand(CLI::App& app, CommandContext& context);
 void addBenchCommand(CLI::App& app, CommandContext& context);
+void addGenerateCommand(CLI::App& app, CommandContext& context);
+void addCompareCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace gesso::cli

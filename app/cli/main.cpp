@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   addInfoCommand(app, context);
   addDebugCommand(app, context);
   addBenchCommand(app, context);
+  addGenerateCommand(app, context);
+  addCompareCommand(app, context);
 
   try {
     app.parse(argc, argv);

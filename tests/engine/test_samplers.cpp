@@ -27,7 +27,7 @@ nlohmann::json loadSamplersJson() {
 }
 
 // The closed-form posterior mean for data N(mu, s^2) per element (GOLDENS.md (c)).
-Denoiser gaussDenoiser(const at::Tensor& mu, double s) {
+DenoiseFunction gaussDenoiser(const at::Tensor& mu, double s) {
   return [mu, s](const at::Tensor& x, const at::Tensor& sigma) {
     const at::Tensor sig = sigma.reshape({-1, 1, 1, 1});  // [B, 1, 1, 1]
     return (s * s * x + sig * sig * mu.to(x.dtype())) / (s * s + sig * sig);
@@ -35,7 +35,7 @@ Denoiser gaussDenoiser(const at::Tensor& mu, double s) {
 }
 
 // The exact posterior mean for a per-element 2-component Gaussian mixture (GOLDENS.md (c)).
-Denoiser gmmDenoiser(std::vector<double> w, std::vector<double> m, std::vector<double> s) {
+DenoiseFunction gmmDenoiser(std::vector<double> w, std::vector<double> m, std::vector<double> s) {
   return [w, m, s](const at::Tensor& x, const at::Tensor& sigma) {
     const at::Tensor sig2 = sigma.reshape({-1, 1, 1, 1}).pow(2);  // [B, 1, 1, 1]
     std::vector<at::Tensor> logits, means;
@@ -89,7 +89,7 @@ struct Recorder {
 };
 
 // Gaussian data denoiser with scalar mu for the property tests.
-Denoiser simpleGauss(double mu, double s) {
+DenoiseFunction simpleGauss(double mu, double s) {
   return [mu, s](const at::Tensor& x, const at::Tensor& sigma) {
     const at::Tensor sig = sigma.reshape({-1, 1, 1, 1});  // [B, 1, 1, 1]
     return (s * s * x + sig * sig * mu) / (s * s + sig * sig);
@@ -119,7 +119,7 @@ std::shared_ptr<NoiseSampler> replay(const at::Tensor& draws) {
 // UniPC as its reference states it, in variance-preserving coordinates (x_vp = x / sqrt(1 + sigma^2), alpha, std and
 // lambda = log alpha - log std), with the linear systems solved by at::linalg_solve. An independent statement of the
 // algorithm that the sigma-space port must reproduce.
-at::Tensor referenceUniPc(const Denoiser& denoiser, at::Tensor x, std::vector<double> sigmas, bool bh2) {
+at::Tensor referenceUniPc(const DenoiseFunction& denoiser, at::Tensor x, std::vector<double> sigmas, bool bh2) {
   if (sigmas.back() < 0.001) sigmas.back() = 0.001;
   const auto alpha = [](double s) { return 1 / std::sqrt(1 + s * s); };
   const auto stdev = [](double s) { return s / std::sqrt(1 + s * s); };
@@ -338,7 +338,7 @@ class SamplersTest : public QObject {
   // No k-diffusion golden exists for UniPC: the sigma-space port must equal the VP-space statement above.
   void uniPcMatchesItsVpStatement() {
     const at::Tensor x = at::randn({2, 4, 4, 4}, at::TensorOptions().dtype(at::kDouble)) * 14.6;
-    const Denoiser gmm = gmmDenoiser({0.3, 0.7}, {-1.0, 0.8}, {0.3, 0.5});
+    const DenoiseFunction gmm = gmmDenoiser({0.3, 0.7}, {-1.0, 0.8}, {0.3, 0.5});
     for (int steps : {1, 2, 3, 4, 10, 25}) {
       const at::Tensor sigmas = sdKarras(steps).to(at::kDouble);
       const std::vector<double> list(sigmas.data_ptr<double>(), sigmas.data_ptr<double>() + sigmas.numel());

@@ -2,6 +2,7 @@
 // the UNet adapter (sgm OpenAIWrapper) and the training input/target from the same scalings.
 #include "gesso/diffusion/denoiser.h"
 
+#include "gesso/diffusion/discretization.h"
 #include "gesso/error.h"
 
 #include <ATen/ATen.h>
@@ -13,18 +14,6 @@
 
 namespace gesso::diffusion {
 namespace {
-
-// TODO(merge): to be replaced by diffusion/discretization once merged. A minimal private copy of the SD legacy
-// DDPM schedule: betas = linspace(√0.00085, √0.012, 1000)² in float64, ᾱ = cumprod(1 − β), σ = √((1 − ᾱ)/ᾱ),
-// ascending. As sgm's LegacyDDPMDiscretization: the ratio is rounded to float32 before the square root (bit-exact
-// with sgm; k-diffusion's sigmas from float32 ᾱ differ from these by at most one float32 ulp).
-at::Tensor legacyDdpmSigmas() {
-  constexpr int64_t kSteps = 1000;
-  const at::Tensor betas =
-      at::linspace(std::sqrt(0.00085), std::sqrt(0.012), kSteps, at::TensorOptions().dtype(at::kDouble)).pow(2);
-  const at::Tensor alphas_cumprod = at::cumprod(1.0 - betas, 0);
-  return ((1.0 - alphas_cumprod) / alphas_cumprod).to(at::kFloat).pow(0.5);
-}
 
 std::string shapeText(const at::Tensor& t) {
   std::string text = "[";
@@ -66,7 +55,7 @@ Denoiser::Denoiser(NetworkFunction network, DenoiserOptions options, at::Tensor 
   if (!network_) fail(ErrorCode::InvalidArgument, "Denoiser: no network function");
   if (!(options_.sigma_data > 0)) fail(ErrorCode::InvalidArgument, "Denoiser: sigma_data must be positive");
   sigmas_ = training_sigmas.defined() ? training_sigmas.detach().to(at::kCPU).to(at::kFloat).contiguous()
-                                      : legacyDdpmSigmas();
+                                      : DiscreteSchedule::sgmLegacy().sigmas();  // float64 ratio rounded to float32, then sqrt: bit-exact with sgm
   if (sigmas_.dim() != 1 || sigmas_.size(0) < 2) {
     fail(ErrorCode::ShapeMismatch, "Denoiser: training_sigmas must be [N] with N >= 2, got " + shapeText(sigmas_));
   }

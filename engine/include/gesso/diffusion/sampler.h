@@ -18,7 +18,7 @@
 namespace gesso::diffusion {
 
 // The denoised estimate of x at noise level sigma; sigma has shape [B] and x's dtype and device.
-using Denoiser = std::function<at::Tensor(const at::Tensor& x, const at::Tensor& sigma)>;
+using DenoiseFunction = std::function<at::Tensor(const at::Tensor& x, const at::Tensor& sigma)>;
 
 // The source of the fresh noise that ancestral and SDE samplers inject, one draw per call, in call order.
 class NoiseSampler {
@@ -71,7 +71,7 @@ struct SamplerOptions {
 };
 
 struct SamplerContext {
-  Denoiser denoiser;                            // required
+  DenoiseFunction denoiser;                         // required
   std::shared_ptr<NoiseSampler> noise_sampler;  // unset: SeededNoiseSampler(noise_seed, x's shape)
   uint64_t noise_seed = 0;
   StepCallback on_step;                 // optional

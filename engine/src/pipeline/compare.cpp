@@ -1,0 +1,211 @@
+// Compare cells run on worker threads in lock-step (a barrier after every step) and a labelled grid.
+#include "gesso/pipeline/compare.h"
+
+#include "gesso/error.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace gesso::pipeline {
+
+namespace {
+
+// 3×5 glyphs: five rows of three bits, the top row in the highest bits.
+uint16_t glyph(char c) {
+  static const std::array<uint16_t, 26> letters = {
+      0b010101111101101, 0b110101110101110, 0b011100100100011, 0b110101101101110, 0b111100110100111,
+      0b111100110100100, 0b011100101101011, 0b101101111101101, 0b111010010010111, 0b001001001101010,
+      0b101101110101101, 0b100100100100111, 0b101111111101101, 0b110101101101101, 0b010101101101010,
+      0b110101110100100, 0b010101101110011, 0b110101110101101, 0b011100010001110, 0b111010010010010,
+      0b101101101101111, 0b101101101101010, 0b101101111111101, 0b101101010101101, 0b101101010010010,
+      0b111001010100111};
+  static const std::array<uint16_t, 10> digits = {
+      0b111101101101111, 0b010110010010111, 0b110001010100111, 0b110001010001110, 0b101101111001001,
+      0b111100110001110, 0b011100111101111, 0b111001010010010, 0b111101111101111, 0b111101111001110};
+  const unsigned char u = static_cast<unsigned char>(std::toupper(static_cast<unsigned char>(c)));
+  if (u >= 'A' && u <= 'Z') return letters[u - 'A'];
+  if (u >= '0' && u <= '9') return digits[u - '0'];
+  switch (u) {
+    case '_': return 0b000000000000111;
+    case '.': return 0b000000000000010;
+    case '-': return 0b000000111000000;
+    case ':': return 0b000010000010000;
+    default: return 0;
+  }
+}
+
+std::string number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", value);
+  return buffer;
+}
+
+}  // namespace
+
+std::string CompareCell::label() const {
+  return sampler + " " + scheduler + " " + std::to_string(steps) + " steps cfg " + number(cfg_scale);
+}
+
+std::vector<CompareCell> compareCells(const std::vector<std::string>& samplers, const std::vector<std::string>& schedulers,
+                                      const std::vector<int>& steps, const std::vector<double>& cfg_scales) {
+  if (samplers.empty() || schedulers.empty() || steps.empty() || cfg_scales.empty()) {
+    fail(ErrorCode::InvalidArgument, "compare: samplers, schedulers, steps and CFG scales each need at least one value");
+  }
+  std::vector<CompareCell> cells;
+  for (const auto& sampler : samplers)
+    for (const auto& scheduler : schedulers)
+      for (int n : steps)
+        for (double cfg : cfg_scales) cells.push_back(CompareCell{sampler, scheduler, n, cfg});
+  return cells;
+}
+
+void drawLabel(image::Image& target, const std::string& text, int64_t x, int64_t y, int scale) {
+  int64_t cursor = x;
+  for (char c : text) {
+    const uint16_t bits = glyph(c);
+    for (int row = 0; row < 5; ++row) {
+      for (int col = 0; col < 3; ++col) {
+        if (!((bits >> (14 - (row * 3 + col))) & 1)) continue;
+        for (int dy = 0; dy < scale; ++dy) {
+          for (int dx = 0; dx < scale; ++dx) {
+            const int64_t px = cursor + col * scale + dx;
+            const int64_t py = y + row * scale + dy;
+            if (px < 0 || py < 0 || px >= target.width || py >= target.height) continue;
+            uint8_t* pixel = target.pixel(px, py);
+            for (int channel = 0; channel < std::min(target.channels, 3); ++channel) pixel[channel] = 255;
+          }
+        }
+      }
+    }
+    cursor += 4 * scale;
+  }
+}
+
+CompareResult compare(LoadedModel& model, const GenerateRequest& base_in, const std::vector<CompareCell>& cells,
+                      const CompareCallbacks& callbacks) {
+  if (cells.empty()) fail(ErrorCode::InvalidArgument, "compare: no cells");
+  CompareResult result;
+  result.base = base_in;
+  result.base.batch_size = 1;
+  result.base.batch_count = 1;
+  if (result.base.seed < 0) {
+    // Resolve the seed once so every cell starts from the same noise.
+    GenerateRequest probe = result.base;
+    probe.steps = 1;
+    validateRequest(probe);
+    std::random_device device;
+    result.base.seed = static_cast<int64_t>(device() % 4294967295U);
+  }
+  result.cells = cells;
+  std::vector<GenerateRequest> requests;
+  for (const CompareCell& cell : cells) {
+    GenerateRequest request = result.base;
+    request.sampler = cell.sampler;
+    request.scheduler = cell.scheduler;
+    request.steps = cell.steps;
+    request.cfg_scale = cell.cfg_scale;
+    validateRequest(request);  // every cell checked before any runs
+    requests.push_back(request);
+  }
+
+  const size_t count = cells.size();
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<int> reported(count, 0);
+  std::vector<bool> finished(count, false);
+  std::vector<std::exception_ptr> errors(count);
+  std::vector<GenerateResult> results(count);
+  CancelToken stop;  // set when any cell fails, so the others stop too
+  auto stopped = [&] { return stop.isCancelled() || (callbacks.cancel && callbacks.cancel->isCancelled()); };
+
+  auto worker = [&](size_t index) {
+    GenerateCallbacks cell_callbacks;
+    // The caller's token is checked before every network call; another cell's failure stops this one at its next
+    // step boundary.
+    cell_callbacks.cancel = callbacks.cancel ? callbacks.cancel : &stop;
+    cell_callbacks.on_step = [&, index](const StepEvent& event) {
+      std::unique_lock<std::mutex> lock(mutex);
+      if (callbacks.on_step) callbacks.on_step(static_cast<int>(index), event);
+      reported[index] = event.step + 1;
+      changed.notify_all();
+      changed.wait(lock, [&] {
+        if (stopped()) return true;
+        for (size_t j = 0; j < count; ++j) {
+          if (!finished[j] && reported[j] < reported[index]) return false;
+        }
+        return true;
+      });
+      if (stopped()) fail(ErrorCode::Cancelled, "the compare job was stopped");
+    };
+    try {
+      results[index] = generate(model, requests[index], cell_callbacks);
+    } catch (...) {
+      errors[index] = std::current_exception();
+      stop.cancel();
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    finished[index] = true;
+    changed.notify_all();
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < count; ++i) threads.emplace_back(worker, i);
+  for (auto& thread : threads) thread.join();
+  if (callbacks.cancel && callbacks.cancel->isCancelled()) fail(ErrorCode::Cancelled, "the compare job was cancelled");
+  // The first real failure (a cell stopped because of it reports Cancelled).
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& error : errors) {
+      if (!error) continue;
+      try {
+        std::rethrow_exception(error);
+      } catch (const GessoError& e) {
+        if (pass == 0 && e.error().code == ErrorCode::Cancelled) continue;
+        throw;
+      }
+    }
+  }
+
+  for (auto& cell_result : results) result.images.push_back(std::move(cell_result.images.at(0).image));
+  // Grid: one column per (sampler, scheduler), one row per (steps, CFG); a label strip of 14 px over each image.
+  size_t per_row = 1;
+  while (per_row < count && !(cells[per_row].sampler != cells[0].sampler || cells[per_row].scheduler != cells[0].scheduler)) {
+    ++per_row;
+  }
+  if (count % per_row != 0) per_row = 1;
+  const size_t rows = per_row;            // cells per (sampler, scheduler) group
+  const size_t columns = count / rows;    // groups
+  const int64_t label_height = 14;
+  const int64_t cell_width = result.images[0].width;
+  const int64_t cell_height = result.images[0].height + label_height;
+  result.grid = image::makeImage(cell_width * static_cast<int64_t>(columns), cell_height * static_cast<int64_t>(rows), 3);
+  for (size_t i = 0; i < count; ++i) {
+    const int64_t left = static_cast<int64_t>(i / rows) * cell_width;
+    const int64_t top = static_cast<int64_t>(i % rows) * cell_height;
+    const image::Image& source = result.images[i];
+    for (int64_t y = 0; y < source.height; ++y) {
+      for (int64_t x = 0; x < source.width; ++x) {
+        const uint8_t* from = source.pixel(x, y);
+        uint8_t* to = result.grid.pixel(left + x, top + label_height + y);
+        for (int c = 0; c < 3; ++c) to[c] = from[std::min(c, source.channels - 1)];
+      }
+    }
+    image::Image strip = image::makeImage(cell_width, label_height, 3);
+    drawLabel(strip, cells[i].label(), 2, 2, 2);
+    for (int64_t y = 0; y < label_height; ++y) {
+      for (int64_t x = 0; x < cell_width; ++x) {
+        const uint8_t* from = strip.pixel(x, y);
+        uint8_t* to = result.grid.pixel(left + x, top + y);
+        for (int c = 0; c < 3; ++c) to[c] = from[c];
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace gesso::pipeline

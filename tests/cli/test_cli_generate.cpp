@@ -1,0 +1,110 @@
+// gesso-cli generate / samplers as separate processes on a tiny random checkpoint: files printed in batch order,
+// previews in their own folder, --from-png reproducing an image exactly, clear errors.
+#include "gesso/image/image_io.h"
+#include "golden.h"
+#include "pipeline_fixture.h"
+
+#include <QDir>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+namespace {
+
+struct Run {
+  int exit_code = -1;
+  QString output;  // stdout
+  QString errors;  // stderr
+};
+
+Run runCli(const QStringList& arguments) {
+  QProcess process;
+  process.start(gesso::test::cliPath(), arguments);
+  process.waitForFinished(120000);
+  return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
+          QString::fromLocal8Bit(process.readAllStandardOutput()), QString::fromLocal8Bit(process.readAllStandardError())};
+}
+
+}  // namespace
+
+class CliGenerateTest : public QObject {
+  Q_OBJECT
+
+  QTemporaryDir dir_;
+  QString model_;
+  QString tokenizer_;
+
+ private slots:
+  void initTestCase() {
+    tokenizer_ = QString::fromStdString(gesso::test::sharedTokenizerPath());
+    if (tokenizer_.isEmpty()) return;
+    model_ = dir_.filePath("tiny.safetensors");
+    gesso::test::writeTinyCheckpoint(model_.toStdString(), gesso::test::tinySd1Config());
+  }
+
+  void listsSamplers() {
+    const Run run = runCli({"samplers"});
+    QCOMPARE(run.exit_code, 0);
+    QVERIFY2(run.output.contains("euler_ancestral") && run.output.contains("karras") && run.output.contains("DPM++ 2M"),
+             qPrintable(run.output));
+  }
+
+  void generatesAndReproduces() {
+    if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
+    const QString out = dir_.filePath("out");
+    const QString previews = dir_.filePath("previews");
+    const Run run = runCli({"generate", "--model", model_, "--tokenizer", tokenizer_, "--prompt", "a fox", "--negative",
+                            "blur", "--steps", "3", "--width", "64", "--height", "64", "--seed", "5", "--batch-count",
+                            "2", "--sampler", "euler_ancestral", "--preview-every", "2", "--preview-dir", previews,
+                            "--output", out});
+    QVERIFY2(run.exit_code == 0, qPrintable(run.output + run.errors));
+    const QStringList lines = run.output.split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 2);
+    QVERIFY2(lines[0].endsWith("00000-5.png") && lines[1].endsWith("00001-6.png"), qPrintable(run.output));
+    QCOMPARE(QDir(out).entryList(QDir::Files).size(), 2);  // previews never among the results
+    QCOMPARE(QDir(previews).entryList(QDir::Files).size(), 4);
+
+    const QString again_dir = dir_.filePath("again");
+    const Run again = runCli({"generate", "--from-png", lines[1], "--output", again_dir});
+    QVERIFY2(again.exit_code == 0, qPrintable(again.output + again.errors));
+    const QString reproduced = again.output.trimmed();
+    QVERIFY2(reproduced.endsWith("00000-6.png"), qPrintable(again.output));
+    QVERIFY(gesso::image::readImage(reproduced.toStdString()).data == gesso::image::readImage(lines[1].toStdString()).data);
+
+    // An option on the command line overrides the stored request.
+    const Run other = runCli({"generate", "--from-png", lines[1], "--seed", "7", "--output", again_dir});
+    QVERIFY2(other.exit_code == 0, qPrintable(other.output + other.errors));
+    QVERIFY2(other.output.trimmed().endsWith("00001-7.png"), qPrintable(other.output));
+    QVERIFY(gesso::image::readImage(other.output.trimmed().toStdString()).data !=
+            gesso::image::readImage(lines[1].toStdString()).data);
+  }
+
+  void comparesIntoGrid() {
+    if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
+    const QString grid = dir_.filePath("grid/grid.png");
+    const Run run = runCli({"compare", "--model", model_, "--tokenizer", tokenizer_, "--prompt", "a fox", "--seed", "3",
+                            "--samplers", "euler,heun", "--schedulers", "normal", "--steps", "2,3", "--width", "64",
+                            "--height", "64", "--output", grid});
+    QVERIFY2(run.exit_code == 0, qPrintable(run.output + run.errors));
+    QCOMPARE(run.output.trimmed(), grid);
+    const auto image = gesso::image::readImage(grid.toStdString());
+    QCOMPARE(image.width, int64_t(128));
+    QCOMPARE(image.height, int64_t(2 * (64 + 14)));
+  }
+
+  void reportsErrors() {
+    if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
+    const QString out = dir_.filePath("bad");
+    const Run bad_sampler = runCli({"generate", "--model", model_, "--tokenizer", tokenizer_, "--prompt", "x",
+                                    "--sampler", "nope", "--output", out});
+    QVERIFY(bad_sampler.exit_code != 0);
+    QVERIFY2(bad_sampler.errors.contains("nope") && bad_sampler.errors.contains("euler"), qPrintable(bad_sampler.errors));
+    const Run no_model = runCli({"generate", "--prompt", "x", "--output", out});
+    QVERIFY(no_model.exit_code != 0);
+    QVERIFY2(no_model.errors.contains("--model"), qPrintable(no_model.errors));
+    QVERIFY(!QDir(out).exists() || QDir(out).entryList(QDir::Files).isEmpty());
+  }
+};
+
+QTEST_GUILESS_MAIN(CliGenerateTest)
+#include "test_cli_generate.moc"
