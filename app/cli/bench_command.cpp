@@ -2,10 +2,16 @@
 // measured on the same machine at the same moment (this machine is shared and noisy: compare ratios).
 #include "commands.h"
 
+#include "gesso/diffusion/denoiser.h"
+#include "gesso/diffusion/discretization.h"
+#include "gesso/diffusion/guidance.h"
+#include "gesso/diffusion/sampler.h"
+#include "gesso/diffusion/schedulers.h"
 #include "gesso/models/model_config.h"
 #include "gesso/models/unet.h"
 #include "gesso/nn/flop_counter.h"
 #include "gesso/nn/layers.h"
+#include "gesso/pipeline/pipeline.h"
 #include "gesso/runtime.h"
 #include "gesso/util/process_memory.h"
 
@@ -31,6 +37,9 @@ struct BenchOptions {
   std::string dtype = "fp32";
   std::string device = "cpu";
   bool as_json = false;
+  int steps = 4;
+  std::string sampler = "euler";
+  double cfg_scale = 7.0;
 };
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
@@ -66,35 +75,62 @@ double matmulPeakGflops(at::ScalarType dtype, const at::Device& device) {
   return 2.0 * n * n * n / best_seconds / 1e9;
 }
 
+// A UNet of a family preset with random weights, in the requested dtype and device.
+struct BenchModel {
+  ModelConfig config;
+  models::UNet unet{nullptr};
+  int64_t parameters = 0;
+  double build_seconds = 0;
+  at::TensorOptions tensor_options;
+  int64_t latent = 0;
+};
+
+BenchModel buildBenchModel(const BenchOptions& options) {
+  if (options.size % 8 != 0 || options.size < 64) fail(ErrorCode::InvalidArgument, "--size must be a multiple of 8, at least 64");
+  BenchModel model;
+  model.config = presetConfig(options.preset);
+  const auto build_start = std::chrono::steady_clock::now();
+  model.unet = models::UNet(model.config.unet, at::TensorOptions().dtype(at::kFloat));
+  nn::fillRandomWeights(*model.unet, 1234);
+  model.unet->to(at::Device(options.device), parseDtype(options.dtype));
+  model.unet->eval();
+  model.build_seconds = secondsSince(build_start);
+  for (const auto& parameter : model.unet->parameters()) model.parameters += parameter.numel();
+  model.tensor_options = at::TensorOptions().dtype(parseDtype(options.dtype)).device(at::Device(options.device));
+  model.latent = options.size / 8;
+  return model;
+}
+
+// Random conditioning of the preset's shapes: context [B, 77, D] and, for SDXL, the vector [B, adm].
+diffusion::Conditioning randomConditioning(const BenchModel& model, int64_t batch, at::Generator& generator) {
+  diffusion::Conditioning conditioning;
+  conditioning.crossattn = at::randn({batch, 77, model.config.unet.context_dim}, generator).to(model.tensor_options);
+  if (model.config.unet.adm_in_channels > 0) {
+    conditioning.vector = at::randn({batch, model.config.unet.adm_in_channels}, generator).to(model.tensor_options);
+  }
+  return conditioning;
+}
+
 void benchUnet(const BenchOptions& options) {
   const at::Device device(options.device);
   const at::ScalarType dtype = parseDtype(options.dtype);
-  if (options.size % 8 != 0 || options.size < 64) fail(ErrorCode::InvalidArgument, "--size must be a multiple of 8, at least 64");
-  const ModelConfig config = presetConfig(options.preset);
   const RuntimeInfo runtime = runtimeInfo();
-
   const double peak_fp32 = matmulPeakGflops(at::kFloat, device);
   const double peak_dtype = dtype == at::kFloat ? peak_fp32 : matmulPeakGflops(dtype, device);
 
   torch::NoGradGuard no_grad;
-  const auto build_start = std::chrono::steady_clock::now();
-  models::UNet unet(config.unet, at::TensorOptions().dtype(at::kFloat));
-  nn::fillRandomWeights(*unet, 1234);
-  unet->to(device, dtype);
-  const double build_seconds = secondsSince(build_start);
-  int64_t parameters = 0;
-  for (const auto& parameter : unet->parameters()) parameters += parameter.numel();
-
-  const int64_t latent = options.size / 8;
-  const auto tensor_options = at::TensorOptions().dtype(dtype).device(device);
+  BenchModel model = buildBenchModel(options);
+  const ModelConfig& config = model.config;
+  const int64_t latent = model.latent;
+  const int64_t parameters = model.parameters;
+  const double build_seconds = model.build_seconds;
   auto generator = at::make_generator<at::CPUGeneratorImpl>(7);
-  const at::Tensor x = at::randn({options.batch, config.unet.in_channels, latent, latent}, generator).to(tensor_options);  // [B, C, h, w]
-  const at::Tensor timesteps = at::full({options.batch}, 500.0, tensor_options);
-  const at::Tensor context = at::randn({options.batch, 77, config.unet.context_dim}, generator).to(tensor_options);  // [B, 77, D]
-  const at::Tensor y = config.unet.adm_in_channels > 0
-                           ? at::randn({options.batch, config.unet.adm_in_channels}, generator).to(tensor_options)
-                           : at::Tensor();
-
+  const at::Tensor x = at::randn({options.batch, config.unet.in_channels, latent, latent}, generator).to(model.tensor_options);  // [B, C, h, w]
+  const at::Tensor timesteps = at::full({options.batch}, 500.0, model.tensor_options);
+  const diffusion::Conditioning conditioning = randomConditioning(model, options.batch, generator);
+  models::UNet& unet = model.unet;
+  const at::Tensor& context = conditioning.crossattn;
+  const at::Tensor& y = conditioning.vector;
   for (int i = 0; i < options.warmup; ++i) unet->forward(x, timesteps, context, y);
   synchronize(device);
   std::vector<double> seconds;
@@ -149,6 +185,78 @@ void benchUnet(const BenchOptions& options) {
             << "  peak resident memory: " << report["peak_resident_mib"].get<double>() << " MiB\n";
 }
 
+
+// Sampling steps with classifier-free guidance (one batched UNet call per step), timed without previews and with a
+// latent preview of the denoised estimate at every step: the preview's cost as a share of a step.
+void benchSample(const BenchOptions& options) {
+  torch::NoGradGuard no_grad;
+  BenchModel model = buildBenchModel(options);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(7);
+  const diffusion::Conditioning cond = randomConditioning(model, 1, generator);
+  const diffusion::Conditioning uncond = randomConditioning(model, 1, generator);
+  diffusion::GuidanceOptions guidance;
+  guidance.cfg_scale = options.cfg_scale;
+  const diffusion::GuidedDenoiser guided(diffusion::Denoiser(diffusion::unetNetwork(model.unet)), cond, uncond, guidance);
+  const diffusion::DiscreteSchedule schedule = diffusion::DiscreteSchedule::stableDiffusion();
+  diffusion::SchedulerContext scheduler_context;
+  scheduler_context.schedule = &schedule;
+  const at::Tensor sigmas = diffusion::makeSigmas("karras", scheduler_context, options.steps);
+  const at::Tensor noise = at::randn({options.batch, model.config.unet.in_channels, model.latent, model.latent}, generator);
+  const at::Tensor x = (noise * sigmas[0].item<double>()).to(model.tensor_options);  // [B, 4, h, w]
+
+  // Returns seconds per step; `preview_seconds` sums the time spent making previews.
+  auto run = [&](bool with_previews, double& preview_seconds) {
+    diffusion::SamplerContext context;
+    context.denoiser = [&](const at::Tensor& latent, const at::Tensor& sigma) { return guided(latent, sigma); };
+    context.noise_seed = 1;
+    preview_seconds = 0;
+    if (with_previews) {
+      context.on_step = [&](const diffusion::StepInfo& step) {
+        const auto start = std::chrono::steady_clock::now();
+        const auto images = pipeline::latentPreviewImages(step.denoised, model.config.family);
+        preview_seconds += secondsSince(start);
+      };
+    }
+    const auto start = std::chrono::steady_clock::now();
+    diffusion::sample(options.sampler, context, x, sigmas);
+    synchronize(at::Device(options.device));
+    return secondsSince(start) / options.steps;
+  };
+  double unused = 0;
+  for (int i = 0; i < options.warmup; ++i) run(false, unused);
+  double preview_seconds = 0;
+  const double plain = run(false, unused);
+  const double with_previews = run(true, preview_seconds);
+  const double preview_per_step = preview_seconds / options.steps;
+
+  nlohmann::json report{
+      {"benchmark", "sample"},
+      {"preset", options.preset},
+      {"size", options.size},
+      {"dtype", options.dtype},
+      {"device", options.device},
+      {"sampler", options.sampler},
+      {"steps", options.steps},
+      {"cfg_scale", options.cfg_scale},
+      {"runtime", describe(runtimeInfo())},
+      {"step_ms_without_previews", plain * 1e3},
+      {"step_ms_with_previews", with_previews * 1e3},
+      {"preview_ms", preview_per_step * 1e3},
+      {"preview_share_of_step", preview_per_step / plain},
+  };
+  if (options.as_json) {
+    std::cout << report.dump(2) << '\n';
+    return;
+  }
+  std::cout << "runtime: " << report["runtime"].get<std::string>() << '\n'
+            << "sample " << options.preset << " (random weights), " << options.sampler << ", " << options.steps
+            << " steps, CFG " << options.cfg_scale << " (one batched UNet call per step), " << options.size << "x"
+            << options.size << ", " << options.dtype << " on " << options.device << '\n'
+            << "  step without previews: " << plain * 1e3 << " ms\n"
+            << "  step with a preview every step: " << with_previews * 1e3 << " ms (the preview itself: "
+            << preview_per_step * 1e3 << " ms, " << 100.0 * preview_per_step / plain << " % of a step)\n";
+}
+
 }  // namespace
 
 void addBenchCommand(CLI::App& app, CommandContext& context) {
@@ -164,6 +272,20 @@ void addBenchCommand(CLI::App& app, CommandContext& context) {
   unet->add_option("--dtype", options->dtype, "fp32, bf16 or fp16")->capture_default_str();
   unet->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
   unet->add_flag("--json", options->as_json, "Print JSON");
+  auto* sample = bench->add_subcommand("sample", "Time sampling steps with CFG, without and with latent previews");
+  sample->add_option("--preset", options->preset, "sd15, sd21, sd21-v or sdxl")->capture_default_str();
+  sample->add_option("--size", options->size, "Image side in pixels (latent = size / 8)")->capture_default_str();
+  sample->add_option("--steps", options->steps, "Sampling steps")->capture_default_str()->check(CLI::PositiveNumber);
+  sample->add_option("--sampler", options->sampler, "Sampler name (gesso-cli samplers)")->capture_default_str();
+  sample->add_option("--cfg", options->cfg_scale, "Guidance scale")->capture_default_str();
+  sample->add_option("--warmup", options->warmup, "Untimed runs first")->capture_default_str();
+  sample->add_option("--dtype", options->dtype, "fp32, bf16 or fp16")->capture_default_str();
+  sample->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
+  sample->add_flag("--json", options->as_json, "Print JSON");
+  sample->callback([&context, options] {
+    auto result = captureErrors([&] { benchSample(*options); });
+    if (!result) reportError(context, result.error());
+  });
   unet->callback([&context, options] {
     auto result = captureErrors([&] { benchUnet(*options); });
     if (!result) reportError(context, result.error());
