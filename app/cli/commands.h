@@ -21,5 +21,6 @@ void addInspectCommand(CLI::App& app, CommandContext& context);
 void addInfoCommand(CLI::App& app, CommandContext& context);
 void addDebugCommand(CLI::App& app, CommandContext& context);
 void addBenchCommand(CLI::App& app, CommandContext& context);
+void addConvertCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace gesso::cli

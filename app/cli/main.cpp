@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   addInfoCommand(app, context);
   addDebugCommand(app, context);
   addBenchCommand(app, context);
+  addConvertCommand(app, context);
 
   try {
     app.parse(argc, argv);
