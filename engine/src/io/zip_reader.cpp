@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <set>
 
 namespace gesso::io {
 
@@ -100,10 +99,8 @@ ZipReader::~ZipReader() {
 }
 
 const ZipEntry* ZipReader::find(const std::string& name) const {
-  for (const auto& entry : entries_) {
-    if (entry.name == name) return &entry;
-  }
-  return nullptr;
+  const auto found = index_.find(name);
+  return found == index_.end() ? nullptr : &entries_[found->second];
 }
 
 void ZipReader::readAt(uint64_t offset, void* destination, uint64_t length) const {
@@ -178,7 +175,6 @@ void ZipReader::parseCentralDirectory() {
 
   std::vector<unsigned char> directory(directory_size);
   readAt(directory_offset, directory.data(), directory_size);
-  std::set<std::string> names;
   size_t at = 0;
   for (uint64_t index = 0; index < count; ++index) {
     if (directory_size - at < 46 || le32(&directory[at]) != kCentralHeader) {
@@ -224,7 +220,7 @@ void ZipReader::parseCentralDirectory() {
     at += 46 + name_length + extra_length + comment_length;
 
     validateEntryName(entry.name, source_);
-    if (!names.insert(entry.name).second) fail(ErrorCode::InvalidFormat, source_ + ": duplicate zip entry \"" + printable(entry.name) + "\"");
+    if (!index_.emplace(entry.name, entries_.size()).second) fail(ErrorCode::InvalidFormat, source_ + ": duplicate zip entry \"" + printable(entry.name) + "\"");
     if (disk != 0) fail(ErrorCode::InvalidFormat, source_ + ": entry \"" + printable(entry.name) + "\" lies on another disk");
     if (entry.local_header_offset >= directory_offset) {
       fail(ErrorCode::InvalidFormat, source_ + ": entry \"" + printable(entry.name) + "\" starts outside the data area");

@@ -16,7 +16,7 @@ struct PickleLimits {
   size_t max_stack = 1000000;
   size_t max_memo = 1000000;     // memo indices are below this
   size_t max_mark_depth = 1000;  // nested MARKs
-  size_t max_values = 50000000;  // values created in all
+  size_t max_values = 5000000;   // values created in all (an SD checkpoint needs ~20,000; each costs ~150 bytes)
 };
 
 enum class PickleKind { None, Bool, Int, Float, String, Bytes, Tuple, List, Dict, Global, Storage, Tensor };

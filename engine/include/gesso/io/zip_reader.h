@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace gesso::io {
@@ -49,6 +50,7 @@ class ZipReader {
   int fd_ = -1;
   std::string memory_;  // the bytes when opened fromMemory
   std::vector<ZipEntry> entries_;
+  std::unordered_map<std::string, size_t> index_;  // name -> position in entries_
 };
 
 // Throws InvalidFormat unless `name` is a safe relative path: not empty, no leading '/', no '\\', no NUL, no
