@@ -45,12 +45,14 @@ bool startsWith(const std::string& text, const std::string& prefix) {
 struct Source {
   io::NamedTensors tensors;
   io::Checkpoint checkpoint;  // the same tensors, for config resolution
+  bool pickle = false;        // read from a .ckpt/.pt file
 };
 
 Source loadSource(const std::string& path) {
   Source source;
   if (!fs::is_directory(path) && io::isTorchCheckpointFile(path)) {
     source.tensors = io::readTorchCheckpoint(path);
+    source.pickle = true;
     for (const auto& [name, tensor] : source.tensors) {
       io::TensorSource entry;
       entry.shape = tensor.sizes().vec();
@@ -70,6 +72,18 @@ at::ScalarType parseDtype(const std::string& name) {
   if (name == "bf16") return at::kBFloat16;
   if (name == "fp32") return at::kFloat;
   fail(ErrorCode::InvalidArgument, "--dtype \"" + name + "\" (expected fp16, bf16 or fp32)");
+}
+
+// The config for a diffusers export: shapes, then the source's config files (diffusers configs, NAME.yaml and
+// friends beside a single file) or --config. A .ckpt takes NAME.yaml beside it unless --config is given.
+ModelConfig modelConfig(const Source& source, const ConvertOptions& options) {
+  if (!source.pickle) return resolveConfig(source.checkpoint, options.config).config;
+  ModelConfig config = detectConfig(source.checkpoint.shapes());
+  std::string config_path = options.config;
+  const fs::path beside = fs::path(options.model).replace_extension(".yaml");
+  if (config_path.empty() && fs::is_regular_file(beside) && yamlSupported()) config_path = beside.string();
+  if (!config_path.empty()) applyConfigFile(config_path, config);
+  return config;
 }
 
 // --- diffusers export -------------------------------------------------------------------------------------------
@@ -271,9 +285,7 @@ void convert(const ConvertOptions& options) {
   if (options.to == "ldm") {
     io::writeSafetensors(options.out, tensors, metadata);
   } else {
-    // The config: detected from shapes, then the source's config files (diffusers configs, NAME.yaml beside a
-    // single file) or --config.
-    writeDiffusers(tensors, resolveConfig(source.checkpoint, options.config).config, options.out);
+    writeDiffusers(tensors, modelConfig(source, options), options.out);
   }
   spdlog::info("wrote {} tensors to {}", tensors.size(), options.out);
 }
