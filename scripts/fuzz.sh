@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(pickle ckpt ckpt_reader safetensors png_text prompt)
+targets=(pickle ckpt ckpt_reader safetensors png_text prompt tokenizer)
 target=${1:?usage: scripts/fuzz.sh TARGET SECONDS (TARGET: ${targets[*]} | all)}
 seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS}
 if [[ $target == all ]]; then
