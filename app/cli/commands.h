@@ -23,5 +23,6 @@ void addDebugCommand(CLI::App& app, CommandContext& context);
 void addBenchCommand(CLI::App& app, CommandContext& context);
 void addGenerateCommand(CLI::App& app, CommandContext& context);
 void addCompareCommand(CLI::App& app, CommandContext& context);
+void addConvertCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace gesso::cli

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   addBenchCommand(app, context);
   addGenerateCommand(app, context);
   addCompareCommand(app, context);
+  addConvertCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -2,6 +2,7 @@
 #include "gesso/io/checkpoint.h"
 
 #include "gesso/error.h"
+#include "gesso/io/ckpt_reader.h"
 #include "gesso/io/diffusers_names.h"
 
 #include <ATen/ATen.h>
@@ -165,6 +166,10 @@ Checkpoint Checkpoint::open(const std::string& path) {
   if (!fs::exists(root)) fail(ErrorCode::FileNotFound, "no such file or folder: " + path);
 
   if (!fs::is_directory(root)) {
+    if (isTorchCheckpointFile(path)) {
+      fail(ErrorCode::InvalidFormat, path + " is a PyTorch pickle checkpoint, which is never loaded directly (pickles can run "
+                                            "code); convert it once with: gesso-cli convert \"" + path + "\" OUT.safetensors");
+    }
     auto file = SafetensorsFile::open(path);
     checkpoint.layout_ = CheckpointLayout::SingleFile;
     checkpoint.metadata_ = file->metadata();
