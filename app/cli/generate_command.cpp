@@ -88,6 +88,7 @@ void runGenerate(GenerateOptions& options, const CLI::App& command) {
     if (set("--hires-strength")) stored.hires_strength = given.hires_strength;
     if (set("--hires-steps")) stored.hires_steps = given.hires_steps;
     if (set("--clip-skip")) stored.clip_skip = given.clip_skip;
+    if (set("--zero-terminal-snr")) stored.zero_terminal_snr = given.zero_terminal_snr;
     if (set("--preview-every")) stored.preview_every = given.preview_every;
     if (set("--device")) stored.device = given.device;
     if (set("--precision")) stored.precision = given.precision;
@@ -176,6 +177,7 @@ void addGenerateCommand(CLI::App& app, CommandContext& context) {
   generate->add_option("--eta", options->eta, "Eta for ancestral/SDE/DDIM samplers (default: the sampler's)");
   generate->add_option("--s-noise", r.s_noise, "Noise scale for ancestral/SDE samplers")->capture_default_str();
   generate->add_option("--clip-skip", r.clip_skip, "Text encoder layer from the end (0: the model's default)")->capture_default_str();
+  generate->add_flag("--zero-terminal-snr", r.zero_terminal_snr, "Sample over the schedule rescaled to zero terminal SNR");
   generate->add_option("--preview-every", r.preview_every, "Write a latent preview every N steps")->capture_default_str();
   generate->add_option("--preview-dir", options->preview_dir, "Preview folder (default: OUTPUT/previews)");
   generate->add_option("--device", r.device, "cpu or cuda[:N]")->capture_default_str();

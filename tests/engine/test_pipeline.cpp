@@ -118,6 +118,7 @@ class PipelineTest : public QObject {
     request.eta = 0.7;
     request.strength = 0.123456789012345678;
     request.hires_scale = 1.5;
+    request.zero_terminal_snr = true;
     request.original_width = 1024;
     request.crop_top = 16;
     const GenerateRequest back = pipeline::requestFromJson(pipeline::requestToJson(request));
@@ -379,6 +380,17 @@ class PipelineTest : public QObject {
     const auto v_images = pipeline::generate(*v, request);
     QVERIFY(!sameImages(eps_images.images, v_images.images));
     QVERIFY(sameImages(v_images.images, pipeline::generate(*v, request).images));
+    // Zero terminal SNR (for v-prediction models trained that way) samples from a far larger sigma_max.
+    request.zero_terminal_snr = true;
+    double first_sigma = 0;
+    pipeline::GenerateCallbacks callbacks;
+    callbacks.on_step = [&](const pipeline::StepEvent& event) {
+      if (first_sigma == 0) first_sigma = event.sigma;
+    };
+    const auto zsnr_images = pipeline::generate(*v, request, callbacks);
+    QVERIFY2(first_sigma > 4000, qPrintable(QString("first sigma %1").arg(first_sigma)));
+    QVERIFY(!sameImages(v_images.images, zsnr_images.images));
+    QVERIFY(sameImages(zsnr_images.images, pipeline::generate(*v, request).images));
   }
 
   // An infotext as A1111 writes it (pre-1.9 sampler name with the schedule, hires fields) becomes a request.

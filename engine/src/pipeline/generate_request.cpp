@@ -41,6 +41,7 @@ void visitFields(Visitor&& v) {
   v("eta", &GenerateRequest::eta);
   v("s_noise", &GenerateRequest::s_noise);
   v("clip_skip", &GenerateRequest::clip_skip);
+  v("zero_terminal_snr", &GenerateRequest::zero_terminal_snr);
   v("init_image", &GenerateRequest::init_image);
   v("strength", &GenerateRequest::strength);
   v("mask", &GenerateRequest::mask);
@@ -63,6 +64,9 @@ void readValue(const json& value, const std::string& key, T& out) {
   if constexpr (std::is_same_v<T, std::string>) {
     if (!value.is_string()) fail(ErrorCode::InvalidArgument, "request field '" + key + "' must be a string");
     out = value.get<std::string>();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!value.is_boolean()) fail(ErrorCode::InvalidArgument, "request field '" + key + "' must be true or false");
+    out = value.get<bool>();
   } else if constexpr (std::is_same_v<T, double>) {
     if (!value.is_number()) fail(ErrorCode::InvalidArgument, "request field '" + key + "' must be a number");
     out = value.get<double>();

@@ -339,7 +339,10 @@ GenerateResult generate(LoadedModel& model, const GenerateRequest& request_in, c
   if (config.family == ModelFamily::SDXL) sdxlVectors(height, width);
 
   // The denoiser over the training schedule k-diffusion and A1111 use; the sampling schedule from the same table.
-  const diffusion::DiscreteSchedule schedule = diffusion::DiscreteSchedule::stableDiffusion();
+  const diffusion::DiscreteSchedule schedule =
+      request.zero_terminal_snr
+          ? diffusion::DiscreteSchedule(diffusion::rescaleZeroTerminalSnr(diffusion::alphasCumprod(diffusion::scaledLinearBetas())))
+          : diffusion::DiscreteSchedule::stableDiffusion();
   const diffusion::DenoiserOptions denoiser_options =
       config.prediction == Prediction::V ? diffusion::DenoiserOptions::velocity() : diffusion::DenoiserOptions::epsilon();
   const diffusion::Denoiser denoiser(diffusion::unetNetwork(model.unet), denoiser_options, schedule.sigmas());

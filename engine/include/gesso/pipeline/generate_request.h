@@ -32,6 +32,9 @@ struct GenerateRequest {
   std::optional<double> eta;  // unset: the sampler's default
   double s_noise = 1.0;
   int clip_skip = 0;  // 0: the model's default layer; N >= 1: the N-th layer from the end
+  // Sample over the DDPM schedule rescaled to zero terminal SNR (Lin et al. 2023, "Common Diffusion Noise Schedules
+  // and Sample Steps are Flawed"), for models trained that way, as ComfyUI's ModelSamplingDiscrete "zsnr".
+  bool zero_terminal_snr = false;
 
   // img2img / inpaint.
   std::string init_image;
