@@ -50,6 +50,7 @@ class CliGenerateTest : public QObject {
   }
 
   void generatesAndReproduces() {
+    GESSO_REQUIRE_IMAGE_IO();
     if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
     const QString out = dir_.filePath("out");
     const QString previews = dir_.filePath("previews");
@@ -80,6 +81,7 @@ class CliGenerateTest : public QObject {
   }
 
   void comparesIntoGrid() {
+    GESSO_REQUIRE_IMAGE_IO();
     if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
     const QString grid = dir_.filePath("grid/grid.png");
     const Run run = runCli({"compare", "--model", model_, "--tokenizer", tokenizer_, "--prompt", "a fox", "--seed", "3",

@@ -274,6 +274,7 @@ class PipelineTest : public QObject {
   }
 
   void img2imgAndInpaint() {
+    GESSO_REQUIRE_IMAGE_IO();
     if (tokenizer_.empty()) QSKIP("../shared/data/clip is absent");
     GenerateRequest request = baseRequest();
     const auto txt = pipeline::generate(*sd1_, request);
@@ -298,6 +299,7 @@ class PipelineTest : public QObject {
   }
 
   void inpaintingCheckpoint() {
+    GESSO_REQUIRE_IMAGE_IO();
     if (tokenizer_.empty()) QSKIP("../shared/data/clip is absent");
     const std::string path = dir_.filePath("tiny_inpaint.safetensors").toStdString();
     test::writeTinyCheckpoint(path, test::tinySd1Config(9));
@@ -440,6 +442,7 @@ class PipelineTest : public QObject {
   }
 
   void pngMetadataRoundTrips() {
+    GESSO_REQUIRE_IMAGE_IO();
     if (tokenizer_.empty()) QSKIP("../shared/data/clip is absent");
     GenerateRequest request = baseRequest();
     request.batch_count = 2;

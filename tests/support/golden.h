@@ -55,3 +55,12 @@ QString cliPath();
     QVERIFY2(gesso_comparison.ok, qPrintable(QString(label) + ": max abs diff " +                    \
                                              QString::number(gesso_comparison.max_abs_diff, 'g', 3))); \
   } while (0)
+
+// Skips the current test function in a build without image codecs (GESSO_WITH_IMAGE_IO=OFF).
+#ifdef GESSO_WITH_IMAGE_IO
+#define GESSO_REQUIRE_IMAGE_IO() \
+  do {                           \
+  } while (0)
+#else
+#define GESSO_REQUIRE_IMAGE_IO() QSKIP("this build has no image codecs (GESSO_WITH_IMAGE_IO=OFF)")
+#endif
