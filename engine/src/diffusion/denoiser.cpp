@@ -3,6 +3,7 @@
 #include "gesso/diffusion/denoiser.h"
 
 #include "gesso/diffusion/discretization.h"
+#include "diffusion/tensor_shapes.h"
 #include "gesso/error.h"
 
 #include <ATen/ATen.h>
@@ -14,19 +15,6 @@
 
 namespace gesso::diffusion {
 namespace {
-
-std::string shapeText(const at::Tensor& t) {
-  std::string text = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) text += (i ? ", " : "") + std::to_string(t.size(i));
-  return text + "]";
-}
-
-// [B] -> [B, 1, ..., 1] with `dims` dimensions.
-at::Tensor appendDims(const at::Tensor& values, int64_t dims) {
-  std::vector<int64_t> shape(static_cast<size_t>(dims), 1);
-  shape[0] = values.size(0);
-  return values.reshape(shape);  // [B, 1, ..., 1]
-}
 
 at::Tensor castIfDefined(const at::Tensor& t, const at::TensorOptions& options) {
   return t.defined() ? t.to(options) : t;

@@ -1,6 +1,7 @@
 // Classifier-free guidance in one batched network call, and ComfyUI-style CFG rescale in v-space.
 #include "gesso/diffusion/guidance.h"
 
+#include "diffusion/tensor_shapes.h"
 #include "gesso/error.h"
 
 #include <ATen/ATen.h>
@@ -12,19 +13,6 @@
 
 namespace gesso::diffusion {
 namespace {
-
-std::string shapeText(const at::Tensor& t) {
-  if (!t.defined()) return "nothing";
-  std::string text = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) text += (i ? ", " : "") + std::to_string(t.size(i));
-  return text + "]";
-}
-
-at::Tensor appendDims(const at::Tensor& values, int64_t dims) {
-  std::vector<int64_t> shape(static_cast<size_t>(dims), 1);
-  shape[0] = values.size(0);
-  return values.reshape(shape);  // [B, 1, ..., 1]
-}
 
 // A conditioning tensor with batch `batch`: batch 1 is repeated, any other batch must match.
 at::Tensor matchBatch(const at::Tensor& t, int64_t batch, const char* what) {
