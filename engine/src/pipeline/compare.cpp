@@ -88,6 +88,30 @@ void drawLabel(image::Image& target, const std::string& text, int64_t x, int64_t
   }
 }
 
+namespace {
+
+// Greedy word wrap into lines of at most `max_chars` characters; a longer word is cut.
+std::vector<std::string> wrapLabel(const std::string& text, size_t max_chars) {
+  std::vector<std::string> lines;
+  std::string line;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    std::string word = text.substr(start, end - start).substr(0, max_chars);
+    if (!line.empty() && line.size() + 1 + word.size() > max_chars) {
+      lines.push_back(line);
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    start = end + 1;
+  }
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace
+
 CompareResult compare(LoadedModel& model, const GenerateRequest& base_in, const std::vector<CompareCell>& cells,
                       const CompareCallbacks& callbacks) {
   if (cells.empty()) fail(ErrorCode::InvalidArgument, "compare: no cells");
@@ -172,7 +196,8 @@ CompareResult compare(LoadedModel& model, const GenerateRequest& base_in, const 
   }
 
   for (auto& cell_result : results) result.images.push_back(std::move(cell_result.images.at(0).image));
-  // Grid: one column per (sampler, scheduler), one row per (steps, CFG); a label strip of 14 px over each image.
+  // Grid: one column per (sampler, scheduler), one row per (steps, CFG); a label strip over each image, its words
+  // wrapped to the cell's width (the 3x5 font at scale 2 where cells are wide enough, else scale 1).
   size_t per_row = 1;
   while (per_row < count && !(cells[per_row].sampler != cells[0].sampler || cells[per_row].scheduler != cells[0].scheduler)) {
     ++per_row;
@@ -180,8 +205,17 @@ CompareResult compare(LoadedModel& model, const GenerateRequest& base_in, const 
   if (count % per_row != 0) per_row = 1;
   const size_t rows = per_row;            // cells per (sampler, scheduler) group
   const size_t columns = count / rows;    // groups
-  const int64_t label_height = 14;
   const int64_t cell_width = result.images[0].width;
+  const int label_scale = cell_width >= 160 ? 2 : 1;
+  const size_t max_chars = static_cast<size_t>(std::max<int64_t>(1, (cell_width - 4) / (4 * label_scale)));
+  std::vector<std::vector<std::string>> labels;
+  size_t label_lines = 1;
+  for (const auto& cell : cells) {
+    labels.push_back(wrapLabel(cell.label(), max_chars));
+    label_lines = std::max(label_lines, labels.back().size());
+  }
+  const int64_t line_height = 6 * label_scale;
+  const int64_t label_height = 4 + static_cast<int64_t>(label_lines) * line_height;
   const int64_t cell_height = result.images[0].height + label_height;
   result.grid = image::makeImage(cell_width * static_cast<int64_t>(columns), cell_height * static_cast<int64_t>(rows), 3);
   for (size_t i = 0; i < count; ++i) {
@@ -196,7 +230,9 @@ CompareResult compare(LoadedModel& model, const GenerateRequest& base_in, const 
       }
     }
     image::Image strip = image::makeImage(cell_width, label_height, 3);
-    drawLabel(strip, cells[i].label(), 2, 2, 2);
+    for (size_t line = 0; line < labels[i].size(); ++line) {
+      drawLabel(strip, labels[i][line], 2, 2 + static_cast<int64_t>(line) * line_height, label_scale);
+    }
     for (int64_t y = 0; y < label_height; ++y) {
       for (int64_t x = 0; x < cell_width; ++x) {
         const uint8_t* from = strip.pixel(x, y);
