@@ -2,24 +2,16 @@
 #include "commands.h"
 
 #include "gesso/io/safetensors.h"
+#include "gesso/util/shape_text.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 
 namespace gesso::cli {
 
 namespace {
-
-std::string shapeText(const std::vector<int64_t>& shape) {
-  std::ostringstream out;
-  out << '[';
-  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
-  out << ']';
-  return out.str();
-}
 
 void printInspection(const io::SafetensorsFile& file, bool as_json) {
   if (as_json) {

@@ -2,6 +2,7 @@
 #include "manifest.h"
 
 #include "golden.h"
+#include "gesso/util/shape_text.h"
 
 #include <QtTest>
 
@@ -48,12 +49,6 @@ ParameterShapes parameterShapes(const torch::nn::Module& module) {
     result.all_meta = result.all_meta && item.value().is_meta();
   }
   return result;
-}
-
-std::string shapeText(const std::vector<int64_t>& shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
 }
 
 QStringList shapeDifferences(const Shapes& actual, const Shapes& expected) {

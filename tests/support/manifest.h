@@ -44,8 +44,6 @@ struct ParameterShapes {
 };
 ParameterShapes parameterShapes(const torch::nn::Module& module);
 
-// "[a, b, c]".
-std::string shapeText(const std::vector<int64_t>& shape);
 
 // One line per difference, empty when the two agree: "missing NAME [shape]", "shape of NAME: [actual], expected
 // [expected]", "unexpected NAME [shape]".

@@ -1,21 +1,14 @@
-// Small shape helpers shared by the denoiser and guidance: error text for a tensor's shape, and broadcasting a
-// per-sample value over an image batch.
+// Broadcasting a per-sample value over an image batch, shared by the denoiser and guidance (which also use
+// gesso/util/shape_text.h for their errors).
 #pragma once
+
+#include "gesso/util/shape_text.h"
 
 #include <ATen/ATen.h>
 
-#include <string>
 #include <vector>
 
 namespace gesso::diffusion {
-
-// "[2, 4, 8, 8]", or "nothing" for an undefined tensor.
-inline std::string shapeText(const at::Tensor& t) {
-  if (!t.defined()) return "nothing";
-  std::string text = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) text += (i ? ", " : "") + std::to_string(t.size(i));
-  return text + "]";
-}
 
 // [B] -> [B, 1, ..., 1] with `dims` dimensions.
 inline at::Tensor appendDims(const at::Tensor& values, int64_t dims) {

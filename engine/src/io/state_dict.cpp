@@ -2,13 +2,13 @@
 #include "gesso/io/state_dict.h"
 
 #include "gesso/error.h"
+#include "gesso/util/shape_text.h"
 
 #include <ATen/ATen.h>
 #include <fnmatch.h>
 
 #include <algorithm>
 #include <map>
-#include <sstream>
 
 namespace gesso::io {
 
@@ -50,14 +50,6 @@ bool matches(const char* pattern, const std::string& key) { return fnmatch(patte
 
 bool startsWith(const std::string& text, const std::string& prefix) {
   return text.size() >= prefix.size() && text.compare(0, prefix.size(), prefix) == 0;
-}
-
-std::string shapeText(at::IntArrayRef shape) {
-  std::ostringstream out;
-  out << '[';
-  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
-  out << ']';
-  return out.str();
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "gesso/models/autoencoder_kl.h"
 
 #include "gesso/error.h"
+#include "gesso/util/shape_text.h"
 
 #include <ATen/ATen.h>
 
@@ -10,12 +11,6 @@
 namespace gesso::models {
 
 namespace {
-
-std::string shapeText(const torch::Tensor& tensor) {
-  std::ostringstream out;
-  out << tensor.sizes();
-  return out.str();
-}
 
 // A clear error instead of a LibTorch one for inputs the network cannot take.
 void checkInput(const torch::Tensor& input, int64_t channels, int64_t min_size, const torch::Tensor& weight,

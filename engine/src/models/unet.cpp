@@ -4,6 +4,7 @@
 
 #include "gesso/error.h"
 #include "gesso/nn/timestep_embedding.h"
+#include "gesso/util/shape_text.h"
 
 #include <ATen/ATen.h>
 
@@ -12,12 +13,6 @@
 namespace gesso::models {
 
 namespace {
-
-std::string shapeText(const at::Tensor& tensor) {
-  std::string text = "[";
-  for (int64_t i = 0; i < tensor.dim(); ++i) text += (i ? ", " : "") + std::to_string(tensor.size(i));
-  return text + "]";
-}
 
 // A per-level list: one value per level, or a single value repeated.
 std::vector<int> perLevel(const std::vector<int>& values, size_t levels, const char* field) {

@@ -3,20 +3,14 @@
 
 #include "gesso/error.h"
 #include "gesso/prompt/token_windows.h"
+#include "gesso/util/shape_text.h"
 
 #include <ATen/ATen.h>
 
 #include <numeric>
-#include <sstream>
 
 namespace gesso::prompt {
 namespace {
-
-std::string shapeText(const at::Tensor& tensor) {
-  std::ostringstream out;
-  out << tensor.sizes();
-  return out.str();
-}
 
 }  // namespace
 
