@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "gesso/error.h"
+#include "gesso/pipeline/generate_request.h"
 
 #include <string>
 
@@ -21,6 +22,10 @@ void addInspectCommand(CLI::App& app, CommandContext& context);
 void addInfoCommand(CLI::App& app, CommandContext& context);
 void addDebugCommand(CLI::App& app, CommandContext& context);
 void addBenchCommand(CLI::App& app, CommandContext& context);
+// The options that choose a model and where it runs (--model, --config, --vae, --tokenizer, --device, --precision),
+// shared by the commands that generate.
+void addModelOptions(CLI::App& command, pipeline::GenerateRequest& request);
+
 void addGenerateCommand(CLI::App& app, CommandContext& context);
 void addCompareCommand(CLI::App& app, CommandContext& context);
 void addConvertCommand(CLI::App& app, CommandContext& context);

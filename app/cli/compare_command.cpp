@@ -60,10 +60,7 @@ void addCompareCommand(CLI::App& app, CommandContext& context) {
   auto options = std::make_shared<CompareOptions>();
   pipeline::GenerateRequest& r = options->request;
   auto* compare = app.add_subcommand("compare", "Run sampler × scheduler × steps × CFG cells side by side into a grid PNG");
-  compare->add_option("--model", r.model, "Checkpoint (.safetensors) or diffusers folder");
-  compare->add_option("--config", r.config, "Model config (LDM/sgm YAML or JSON)");
-  compare->add_option("--vae", r.vae, "Standalone VAE");
-  compare->add_option("--tokenizer", r.tokenizer, "CLIP vocabulary");
+  addModelOptions(*compare, r);
   compare->add_option("--prompt", r.prompt, "Prompt")->required();
   compare->add_option("--negative", r.negative_prompt, "Negative prompt");
   compare->add_option("--seed", r.seed, "Seed (-1: random)")->capture_default_str();
@@ -73,8 +70,6 @@ void addCompareCommand(CLI::App& app, CommandContext& context) {
   compare->add_option("--schedulers", options->schedulers, "Schedulers, comma separated")->delimiter(',');
   compare->add_option("--steps", options->steps, "Step counts, comma separated")->delimiter(',');
   compare->add_option("--cfg", options->cfg_scales, "CFG scales, comma separated")->delimiter(',');
-  compare->add_option("--device", r.device, "cpu or cuda[:N]")->capture_default_str();
-  compare->add_option("--precision", r.precision, "fp32, bf16 or fp16")->capture_default_str();
   compare->add_option("--output", options->output, "Grid PNG to write")->required();
   compare->callback([&context, options] {
     auto result = captureErrors([&] { runCompare(*options); });

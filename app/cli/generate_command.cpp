@@ -148,14 +148,20 @@ void listSamplers() {
 
 }  // namespace
 
+void addModelOptions(CLI::App& command, pipeline::GenerateRequest& request) {
+  command.add_option("--model", request.model, "Checkpoint (.safetensors) or diffusers folder");
+  command.add_option("--config", request.config, "Model config (LDM/sgm YAML or JSON); default: detected / beside the model");
+  command.add_option("--vae", request.vae, "Standalone VAE to use instead of the checkpoint's");
+  command.add_option("--tokenizer", request.tokenizer, "bpe_simple_vocab_16e6.txt.gz or a folder with vocab.json + merges.txt");
+  command.add_option("--device", request.device, "cpu or cuda[:N]")->capture_default_str();
+  command.add_option("--precision", request.precision, "fp32, bf16 (CPU) or fp16 (CUDA)")->capture_default_str();
+}
+
 void addGenerateCommand(CLI::App& app, CommandContext& context) {
   auto options = std::make_shared<GenerateOptions>();
   pipeline::GenerateRequest& r = options->request;
   auto* generate = app.add_subcommand("generate", "Generate images (txt2img, img2img, inpaint, hires fix) into PNG files");
-  generate->add_option("--model", r.model, "Checkpoint (.safetensors) or diffusers folder");
-  generate->add_option("--config", r.config, "Model config (LDM/sgm YAML or JSON); default: detected / beside the model");
-  generate->add_option("--vae", r.vae, "Standalone VAE to use instead of the checkpoint's");
-  generate->add_option("--tokenizer", r.tokenizer, "bpe_simple_vocab_16e6.txt.gz or a folder with vocab.json + merges.txt");
+  addModelOptions(*generate, r);
   generate->add_option("--prompt", r.prompt, "Prompt (A1111 syntax: (word:1.2), [word], BREAK)");
   generate->add_option("--negative", r.negative_prompt, "Negative prompt");
   generate->add_option("--sampler", r.sampler, "Sampler (see `gesso-cli samplers`)")->capture_default_str();
@@ -180,8 +186,6 @@ void addGenerateCommand(CLI::App& app, CommandContext& context) {
   generate->add_flag("--zero-terminal-snr", r.zero_terminal_snr, "Sample over the schedule rescaled to zero terminal SNR");
   generate->add_option("--preview-every", r.preview_every, "Write a latent preview every N steps")->capture_default_str();
   generate->add_option("--preview-dir", options->preview_dir, "Preview folder (default: OUTPUT/previews)");
-  generate->add_option("--device", r.device, "cpu or cuda[:N]")->capture_default_str();
-  generate->add_option("--precision", r.precision, "fp32, bf16 (CPU) or fp16 (CUDA)")->capture_default_str();
   generate->add_option("--output", options->output, "Output folder")->capture_default_str();
   generate->add_option("--from-png", options->from_png, "Take the request from a PNG (Gesso's exactly, A1111's best effort)");
   generate->callback([&context, options, generate] {
