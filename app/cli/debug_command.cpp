@@ -1,5 +1,6 @@
-// gesso-cli debug forward: runs one network of a model in fp32 on tensors from a safetensors file and writes its
-// outputs — the tool for checking a port or a conversion against another implementation.
+// gesso-cli debug forward: runs one network of a model (fp32 on the CPU by default; --device/--precision for CUDA
+// and half precision) on tensors from a safetensors file and writes its outputs as float32 — the tool for checking a
+// port, a conversion or a device against another implementation.
 //   unet:         x [B,C,H,W], timesteps [B] (float), context [B,T,D], optional y [B,adm]  -> out
 //   vae-encode:   x [B,3,H,W] in [-1,1]                          -> mean, logvar (raw moments), moments, std
 //   vae-decode:   z [B,4,h,w] raw latent (no scale factor)       -> out
@@ -10,6 +11,7 @@
 #include "gesso/io/safetensors.h"
 #include "gesso/models/model_config_files.h"
 #include "gesso/models/model_loader.h"
+#include "gesso/runtime.h"
 
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
@@ -28,17 +30,19 @@ struct DebugForwardOptions {
   std::string inputs;
   std::string output;
   int text_encoder = -1;
+  std::string device = "cpu";
+  std::string precision = "fp32";
 };
 
 using Outputs = std::vector<std::pair<std::string, at::Tensor>>;
 
 class InputFile {
  public:
-  explicit InputFile(const std::string& path) : file_(io::SafetensorsFile::open(path)) {}
+  InputFile(const std::string& path, c10::Device device) : file_(io::SafetensorsFile::open(path)), device_(device) {}
 
   bool has(const std::string& name) const { return file_->contains(name); }
 
-  // A required input as float32 (or int64 for ids), with the rank the component needs.
+  // A required input on the device in `dtype`, with the rank the component needs.
   at::Tensor get(const std::string& name, at::ScalarType dtype, int64_t rank) const {
     if (!file_->contains(name)) {
       fail(ErrorCode::MissingKey, file_->path() + ": input tensor '" + name + "' is missing");
@@ -48,11 +52,12 @@ class InputFile {
       fail(ErrorCode::ShapeMismatch, file_->path() + ": input tensor '" + name + "' must have " + std::to_string(rank) +
                                          " dimensions, it has " + std::to_string(tensor.dim()));
     }
-    return tensor.to(dtype).contiguous();
+    return tensor.to(device_, dtype).contiguous();
   }
 
  private:
   std::shared_ptr<io::SafetensorsFile> file_;
+  c10::Device device_;
 };
 
 // The text encoder to run: --text-encoder, else the one a text-encoder JSON config describes, else the first.
@@ -74,28 +79,32 @@ Outputs runComponent(const DebugForwardOptions& options) {
   const ResolvedConfig resolved = resolveConfig(checkpoint, options.config);
   spdlog::info("model {}: {} ({}), config from {}", options.model, familyName(resolved.config.family),
                predictionName(resolved.config.prediction), resolved.source);
-  const InputFile inputs(options.inputs);
+  BuildOptions build;
+  build.device = parseDevice(options.device);
+  build.dtype = parsePrecision(options.precision, build.device);
+  const InputFile inputs(options.inputs, build.device);
+  const at::ScalarType real = build.dtype;
   torch::NoGradGuard no_grad;
 
   if (options.component == "unet") {
-    models::UNet unet = loadUNet(checkpoint, resolved.config);
-    const at::Tensor y = inputs.has("y") ? inputs.get("y", at::kFloat, 2) : at::Tensor();
-    return {{"out", unet->forward(inputs.get("x", at::kFloat, 4), inputs.get("timesteps", at::kFloat, 1),
-                                  inputs.get("context", at::kFloat, 3), y)}};
+    models::UNet unet = loadUNet(checkpoint, resolved.config, build);
+    const at::Tensor y = inputs.has("y") ? inputs.get("y", real, 2) : at::Tensor();
+    return {{"out", unet->forward(inputs.get("x", real, 4), inputs.get("timesteps", at::kFloat, 1),
+                                  inputs.get("context", real, 3), y)}};
   }
   if (options.component == "vae-encode") {
-    models::AutoencoderKL vae = loadVae(checkpoint, resolved.config);
-    const at::Tensor moments = vae->encodeMoments(inputs.get("x", at::kFloat, 4));
+    models::AutoencoderKL vae = loadVae(checkpoint, resolved.config, build);
+    const at::Tensor moments = vae->encodeMoments(inputs.get("x", real, 4));
     const auto gaussian = models::DiagonalGaussian::fromMoments(moments);
     return {{"mean", gaussian.mean}, {"logvar", gaussian.logvar}, {"std", gaussian.std}, {"moments", moments}};
   }
   if (options.component == "vae-decode") {
-    models::AutoencoderKL vae = loadVae(checkpoint, resolved.config);
-    return {{"out", vae->decode(inputs.get("z", at::kFloat, 4))}};
+    models::AutoencoderKL vae = loadVae(checkpoint, resolved.config, build);
+    return {{"out", vae->decode(inputs.get("z", real, 4))}};
   }
   if (options.component == "text-encoder") {
     const size_t index = chooseTextEncoder(resolved.config, options);
-    models::TextEncoder encoder = loadTextEncoder(checkpoint, resolved.config, index);
+    models::TextEncoder encoder = loadTextEncoder(checkpoint, resolved.config, index, build);
     spdlog::info("text encoder {} ({})", index, textEncoderPrefix(resolved.config, index));
     const auto output = encoder->forward(inputs.get("input_ids", at::kLong, 2));
     Outputs outputs{{"last_hidden_state", output.last_hidden_state},
@@ -114,7 +123,7 @@ void addDebugCommand(CLI::App& app, CommandContext& context) {
   auto* debug = app.add_subcommand("debug", "Tools for checking the engine against other implementations");
   debug->require_subcommand(1);
   auto options = std::make_shared<DebugForwardOptions>();
-  auto* forward = debug->add_subcommand("forward", "Run one network in fp32 on tensors from a file, write its outputs");
+  auto* forward = debug->add_subcommand("forward", "Run one network on tensors from a file, write its outputs (float32)");
   forward->add_option("--component", options->component, "unet, vae-encode, vae-decode or text-encoder")
       ->required()
       ->check(CLI::IsMember({"unet", "vae-encode", "vae-decode", "text-encoder"}));
@@ -127,9 +136,12 @@ void addDebugCommand(CLI::App& app, CommandContext& context) {
   forward->add_option("--output", options->output, "Where to write the outputs (.safetensors)")->required();
   forward->add_option("--text-encoder", options->text_encoder,
                       "Which text encoder of several (0-based; default: the one --config describes, else 0)");
+  forward->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
+  forward->add_option("--precision", options->precision, "fp32, bf16 or fp16 (CUDA)")->capture_default_str();
   forward->callback([&context, options] {
     auto result = captureErrors([&] {
-      const Outputs outputs = runComponent(*options);
+      Outputs outputs = runComponent(*options);
+      for (auto& [name, tensor] : outputs) tensor = tensor.to(at::kCPU, at::kFloat).contiguous();
       io::writeSafetensors(options->output, outputs, {{"component", options->component}, {"model", options->model}});
       for (const auto& [name, tensor] : outputs) {
         std::cout << name << " " << tensor.sizes() << '\n';

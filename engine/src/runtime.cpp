@@ -1,6 +1,8 @@
 // Thread configuration and runtime description; see runtime.h.
 #include "gesso/runtime.h"
 
+#include "gesso/error.h"
+
 #include <ATen/Parallel.h>
 #include <ATen/Context.h>
 #include <ATen/detail/CUDAHooksInterface.h>
@@ -94,6 +96,24 @@ std::string describe(const RuntimeInfo& info) {
       << ", CPU bf16: " << (info.cpu_has_native_bf16 ? "native" : "emulated")
       << ", CUDA devices: " << info.cuda_devices;
   return out.str();
+}
+
+c10::ScalarType parsePrecision(const std::string& precision, const c10::Device& device) {
+  if (precision == "fp32") return c10::kFloat;
+  if (precision == "bf16") return c10::kBFloat16;
+  if (precision == "fp16") {
+    if (!device.is_cuda()) fail(ErrorCode::InvalidArgument, "precision fp16 needs a CUDA device; use fp32 or bf16 on the CPU");
+    return c10::kHalf;
+  }
+  fail(ErrorCode::InvalidArgument, "precision must be fp32, bf16 or fp16, not '" + precision + "'");
+}
+
+c10::Device parseDevice(const std::string& name) {
+  try {
+    return c10::Device(name);
+  } catch (const std::exception&) {
+    fail(ErrorCode::InvalidArgument, "unknown device '" + name + "' (expected cpu or cuda[:N])");
+  }
 }
 
 }  // namespace gesso

@@ -1,6 +1,9 @@
 // Process-wide compute settings (threads, BLAS) and a description of what is in use, for logs and benchmarks.
 #pragma once
 
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
 #include <string>
 
 namespace gesso {
@@ -19,6 +22,11 @@ struct RuntimeInfo {
 // Sets LibTorch's intra-op threads and OpenBLAS's threads; threads <= 0 means every available core.
 void configureThreads(int threads);
 RuntimeInfo runtimeInfo();
+
+// "cpu", "cuda", "cuda:N" -> a device; throws GessoError(InvalidArgument) naming the text otherwise.
+c10::Device parseDevice(const std::string& name);
+// "fp32", "bf16" or "fp16" (CUDA only) -> a dtype; throws GessoError(InvalidArgument) otherwise.
+c10::ScalarType parsePrecision(const std::string& precision, const c10::Device& device);
 std::string describe(const RuntimeInfo& info);
 
 }  // namespace gesso

@@ -1,6 +1,8 @@
 // generate(): conditioning, noise, the guided denoiser, sampling (txt2img / img2img / inpaint / hires) and decoding.
 #include "gesso/pipeline/pipeline.h"
 
+#include "gesso/runtime.h"
+
 #include "gesso/diffusion/denoiser.h"
 #include "gesso/diffusion/discretization.h"
 #include "gesso/diffusion/guidance.h"
@@ -14,6 +16,7 @@
 #include "gesso/prompt/emphasis.h"
 #include "gesso/prompt/prompt_encoding.h"
 #include "gesso/prompt/prompt_parser.h"
+#include "gesso/runtime.h"
 #include "gesso/util/sha256.h"
 
 #include <ATen/ATen.h>
@@ -33,24 +36,6 @@ namespace {
 
 void checkCancel(const CancelToken* cancel) {
   if (cancel && cancel->isCancelled()) fail(ErrorCode::Cancelled, "the job was cancelled");
-}
-
-c10::ScalarType parsePrecision(const std::string& precision, const c10::Device& device) {
-  if (precision == "fp32") return c10::kFloat;
-  if (precision == "bf16") return c10::kBFloat16;
-  if (precision == "fp16") {
-    if (!device.is_cuda()) fail(ErrorCode::InvalidArgument, "precision fp16 needs a CUDA device; use fp32 or bf16 on the CPU");
-    return c10::kHalf;
-  }
-  fail(ErrorCode::InvalidArgument, "precision must be fp32, bf16 or fp16, not '" + precision + "'");
-}
-
-c10::Device parseDevice(const std::string& name) {
-  try {
-    return c10::Device(name);
-  } catch (const std::exception&) {
-    fail(ErrorCode::InvalidArgument, "unknown device '" + name + "' (expected cpu or cuda[:N])");
-  }
 }
 
 // The text conditioning of one prompt: context [1, T, D] and, for SDXL, the pooled output [1, P] of its first window.
