@@ -17,8 +17,10 @@ python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.versio
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >> "$OUT/env.txt" 2>&1
 
 start=$(date +%s)
+# -I (searched before every -isystem folder) puts the Debian fmt that spdlog was built with ahead of the newer fmt
+# that PyTorch's include folder carries.
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$KIT/usr" -DICU_ROOT="$KIT/usr" -DZLIB_ROOT="$KIT/usr" \
+  -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$KIT/usr" -DICU_ROOT="$KIT/usr" -DZLIB_ROOT="$KIT/usr" -DCMAKE_CXX_FLAGS="-I$KIT/usr/include" \
   -DGESSO_WITH_IMAGE_IO=OFF -DGESSO_BUILD_UI=OFF -DGESSO_BUILD_TESTS=OFF > "$OUT/build.log" 2>&1 &&
   cmake --build build-gpu -j "$(nproc)" --target gesso-cli >> "$OUT/build.log" 2>&1
 status=$?
