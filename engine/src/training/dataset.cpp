@@ -10,8 +10,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -251,7 +253,7 @@ DatasetScan scanDataset(const DatasetOptions& options, const std::function<void(
   int64_t done = 0;
   const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
   const size_t thread_count =
-      std::max<size_t>(1, std::min<size_t>(candidates.size(), options.scan_threads > 0 ? size_t(options.scan_threads) : std::min(8u, hardware)));
+      std::max<size_t>(1, std::min<size_t>(candidates.size(), options.scan_threads > 0 ? size_t(options.scan_threads) : std::min(4u, hardware)));
   std::vector<std::thread> workers;
   for (size_t t = 0; t < thread_count; ++t) {
     workers.emplace_back([&] {
@@ -263,22 +265,29 @@ DatasetScan scanDataset(const DatasetOptions& options, const std::function<void(
       }
     });
   }
+  std::exception_ptr stopped;  // what the progress callback threw (a cancellation): the workers stop, then it is rethrown
   {
     std::unique_lock<std::mutex> lock(mutex);
     const int64_t total = int64_t(candidates.size());
     int64_t reported = -1;
     while (true) {
-      if (progress && done != reported) {
+      if (progress && done != reported && !stopped) {
         reported = done;
         lock.unlock();
-        progress(reported, total);
+        try {
+          progress(reported, total);
+        } catch (...) {
+          stopped = std::current_exception();
+          next = candidates.size();
+        }
         lock.lock();
       }
-      if (done == total) break;
+      if (done == total || stopped) break;
       changed.wait_for(lock, std::chrono::milliseconds(200));
     }
   }
   for (std::thread& worker : workers) worker.join();
+  if (stopped) std::rethrow_exception(stopped);
 
   for (size_t i = 0; i < outcomes.size(); ++i) {
     if (outcomes[i].usable) {
@@ -299,6 +308,18 @@ DatasetScan scanDataset(const DatasetOptions& options, const std::function<void(
     fail(ErrorCode::InvalidArgument, detail + ")");
   }
   return scan;
+}
+
+std::string scanSummary(const DatasetScan& scan) {
+  std::string text = std::to_string(scan.items.size()) + (scan.items.size() == 1 ? " image in " : " images in ") +
+                     std::to_string(scan.bucket_counts.size()) + (scan.bucket_counts.size() == 1 ? " bucket (" : " buckets (");
+  bool first = true;
+  for (const auto& [bucket, count] : scan.bucket_counts) {
+    text += (first ? "" : ", ") + std::to_string(bucket.first) + "x" + std::to_string(bucket.second) + ": " + std::to_string(count);
+    first = false;
+  }
+  text += "); " + std::to_string(scan.skipped.size()) + (scan.skipped.size() == 1 ? " file skipped" : " files skipped");
+  return text;
 }
 
 std::pair<std::vector<DatasetItem>, std::vector<DatasetItem>> splitValidation(const std::vector<DatasetItem>& items,
