@@ -301,7 +301,7 @@ DatasetScan scanDataset(const DatasetOptions& options, const std::function<void(
   for (const SkippedFile& skipped : scan.skipped) spdlog::warn("dataset: skipped {}: {}", skipped.path, skipped.reason);
 
   if (scan.items.empty()) {
-    std::string detail = "dataset folder " + options.folder + ": no usable image (" + std::to_string(scan.skipped.size()) + " files skipped";
+    std::string detail = "dataset folder " + options.folder + ": no usable image (" + std::to_string(scan.skipped.size()) + (scan.skipped.size() == 1 ? " file skipped" : " files skipped");
     for (size_t i = 0; i < std::min<size_t>(3, scan.skipped.size()); ++i) {
       detail += "; " + scan.skipped[i].path + ": " + scan.skipped[i].reason;
     }
