@@ -427,6 +427,18 @@ class TrainingDataTest : public QObject {
     QVERIFY(scan.items[0].preprocessing.find("bg=0,0,255") != std::string::npos);  // part of the latent cache key
   }
 
+  void anImageOfTheBucketSizeIsUntouched() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    writeRgb(root + "/exact.png", 64, 64, [](int x, int y) { return std::array<int, 3>{(x * 37 + y) % 256, (y * 91) % 256, (x * y) % 256}; });
+    const DatasetOptions options = smallOptions(root);
+    const DatasetScan scan = scanDataset(options);
+    std::mt19937_64 rng(0);
+    const Example example = loadExample(scan.items[0], options, drawAugmentation(scan.items[0], options, rng));
+    const at::Tensor reference = gesso::image::imageToTensor(gesso::image::readImage(root + "/exact.png"))[0];
+    QVERIFY(at::equal(example.pixels, reference));  // bit for bit: no resampling, the same float arithmetic
+  }
+
   void shrinkingIsAntialiased() {
     QTemporaryDir dir;
     const std::string root = dir.path().toStdString();
