@@ -427,6 +427,64 @@ class TrainingDataTest : public QObject {
     QVERIFY(scan.items[0].preprocessing.find("bg=0,0,255") != std::string::npos);  // part of the latent cache key
   }
 
+  void scanMemorySkipsUnchangedImages() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    writeRgb(root + "/data/a.png", 64, 48, flatGrey);
+    writeBytes(root + "/data/a.txt", "first caption");
+    writeRgb(root + "/data/b.png", 48, 64, flatGrey);
+    writeRgb(root + "/data/c.png", 40, 40, flatGrey);
+    writeRgb(root + "/data/c.mask.png", 40, 40, flatGrey);
+    DatasetOptions options = smallOptions(root + "/data");
+    options.scan_memory_file = root + "/cache/scan.json";
+    const DatasetScan first = scanDataset(options);
+    QCOMPARE(first.images_decoded, int64_t(3));
+    QVERIFY(fs::exists(options.scan_memory_file));
+
+    writeBytes(root + "/data/a.txt", "second caption");  // captions are always read again
+    const DatasetScan second = scanDataset(options);
+    QCOMPARE(second.images_decoded, int64_t(0));
+    QCOMPARE(second.items.size(), size_t(3));
+    for (size_t i = 0; i < 3; ++i) {
+      QCOMPARE(second.items[i].image_path, first.items[i].image_path);
+      QCOMPARE(second.items[i].content_hash, first.items[i].content_hash);
+      QCOMPARE(second.items[i].mask_hash, first.items[i].mask_hash);
+      QCOMPARE(second.items[i].mask_path, first.items[i].mask_path);
+      QCOMPARE(second.items[i].width, first.items[i].width);
+      QCOMPARE(second.items[i].height, first.items[i].height);
+      QCOMPARE(second.items[i].bucket_width, first.items[i].bucket_width);
+      QCOMPARE(second.items[i].preprocessing, first.items[i].preprocessing);
+    }
+    QCOMPARE(second.items[0].caption, std::string("second caption"));
+
+    // b.png replaced by garbage of the same size with its old modification time: remembered, so not decoded (this is
+    // the proof that the memory is used; a scan without it refuses the file).
+    const std::string b = root + "/data/b.png";
+    const auto modified = fs::last_write_time(b);
+    writeBytes(b, std::string(fs::file_size(b), 'x'));
+    fs::last_write_time(b, modified);
+    QCOMPARE(scanDataset(options).images_decoded, int64_t(0));
+    DatasetOptions forgetful = options;
+    forgetful.scan_memory_file.clear();
+    QCOMPARE(scanDataset(forgetful).skipped.size(), size_t(1));
+    // A newer modification time: decoded again, and now refused.
+    fs::last_write_time(b, modified + std::chrono::seconds(1));
+    const DatasetScan touched = scanDataset(options);
+    QCOMPARE(touched.images_decoded, int64_t(1));
+    QCOMPARE(touched.skipped.size(), size_t(1));
+    QCOMPARE(touched.skipped[0].path, b);
+    // A mask that changes is noticed too.
+    writeRgb(root + "/data/c.mask.png", 40, 40, [](int, int) { return std::array<int, 3>{0, 0, 0}; });
+    const DatasetScan masked = scanDataset(options);
+    QCOMPARE(masked.images_decoded, int64_t(2));  // c (its mask changed) and the still-broken b
+    QVERIFY(masked.items[1].mask_hash != first.items[2].mask_hash);
+    // A damaged memory file only costs time.
+    writeBytes(options.scan_memory_file, "{not json");
+    const DatasetScan damaged = scanDataset(options);
+    QCOMPARE(damaged.images_decoded, int64_t(3));
+    QCOMPARE(damaged.items.size(), size_t(2));
+  }
+
   void anImageOfTheBucketSizeIsUntouched() {
     QTemporaryDir dir;
     const std::string root = dir.path().toStdString();
