@@ -43,7 +43,8 @@ Loaded loadAll(const std::string& path) {
 
 std::set<std::string> keysOf(const std::string& path) {
   std::set<std::string> keys;
-  for (const auto& info : io::SafetensorsFile::open(path)->tensors()) keys.insert(info.name);
+  const auto file = io::SafetensorsFile::open(path);
+  for (const auto& info : file->tensors()) keys.insert(info.name);
   return keys;
 }
 

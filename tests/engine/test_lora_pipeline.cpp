@@ -141,15 +141,18 @@ class LoraPipelineTest : public QObject {
 
   void unetAndTextStrengths() {
     if (tokenizer_.empty()) QSKIP(qPrintable(test::missingSharedMessage()));
+    GenerateRequest plain = baseRequest();
+    plain.prompt = "fox";
+    const pipeline::GenerateResult base = pipeline::generate(*model_, plain);
     GenerateRequest tagged = baseRequest();
     tagged.lora_dir = lora_dir_;
     tagged.prompt = "fox <lora:fox_style:0:0>";
-    QVERIFY(sameImages(pipeline::generate(*model_, baseRequest()), pipeline::generate(*model_, tagged)));
+    QVERIFY(sameImages(base, pipeline::generate(*model_, tagged)));
     tagged.prompt = "fox <lora:fox_style:0:1>";  // UNet only
     const auto set = pipeline::resolveLoras(tagged);
     QCOMPARE(set.at(0).text_encoder_strength, 0.0);
     QCOMPARE(set.at(0).unet_strength, 1.0);
-    QVERIFY(!sameImages(pipeline::generate(*model_, baseRequest()), pipeline::generate(*model_, tagged)));
+    QVERIFY(!sameImages(base, pipeline::generate(*model_, tagged)));
   }
 
   void errors() {
