@@ -298,6 +298,10 @@
         <source>%n job(s) from the last session are waiting.</source>
         <translation><numerusform>지난 세션의 작업 %n개가 기다리고 있습니다.</numerusform></translation>
     </message>
+    <message>
+        <source>Drop an image to run img2img; paint a mask to inpaint. Clear the image for txt2img.</source>
+        <translation>이미지를 놓으면 img2img를 실행하고, 마스크를 칠하면 인페인트합니다. txt2img로 돌아가려면 이미지를 지우세요.</translation>
+    </message>
 </context>
 <context>
     <name>gesso::ui::ImageCanvas</name>

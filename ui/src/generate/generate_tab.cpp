@@ -262,8 +262,8 @@ QWidget* GenerateTab::buildParameterPanel() {
 
   img2img_ = new QGroupBox(tr("img2img / inpaint"), panel);
   img2img_->setObjectName("img2img");
-  img2img_->setCheckable(true);
-  img2img_->setChecked(false);
+  // Not checkable: a disabled canvas would refuse drops. A loaded image is what turns img2img on.
+  img2img_->setToolTip(tr("Drop an image to run img2img; paint a mask to inpaint. Clear the image for txt2img."));
   auto* img2img_layout = new QVBoxLayout(img2img_);
   canvas_ = new ImageCanvas(img2img_);
   canvas_->setObjectName("canvas");
@@ -290,9 +290,6 @@ QWidget* GenerateTab::buildParameterPanel() {
   img2img_form->addRow(tr("Brush radius"), brush_);
   img2img_layout->addLayout(img2img_form);
   img2img_layout->addLayout(clear_row);
-  connect(canvas_, &ImageCanvas::imageChanged, this, [this] {
-    if (canvas_->hasImage()) img2img_->setChecked(true);
-  });
   layout->addWidget(img2img_);
 
   hires_ = new QGroupBox(tr("Hires fix"), panel);
@@ -542,7 +539,7 @@ pipeline::GenerateRequest GenerateTab::currentRequest() {
   request.device = AppSettings::deviceName(settings_.device).toStdString();
   request.precision = AppSettings::precisionName(settings_.precision).toStdString();
   request.preview_every = settings_.preview_every;
-  if (img2img_->isChecked() && canvas_->hasImage()) {
+  if (canvas_->hasImage()) {
     // The engine reads files: the canvas is written beside the queue, named by time so queued jobs keep theirs.
     const QString folder = store_.directory() + "/inputs";
     QDir().mkpath(folder);
@@ -594,9 +591,8 @@ void GenerateTab::setRequest(const pipeline::GenerateRequest& request) {
         canvas_->setMask(mask);
       }
     }
-    img2img_->setChecked(true);
   } else {
-    img2img_->setChecked(false);
+    canvas_->clearImage();
   }
   hires_->setChecked(request.hires_scale > 1.0);
   if (request.hires_scale > 1.0) {
@@ -624,7 +620,6 @@ void GenerateTab::sendToImg2img(const QString& path) {
   const QImage image(path);
   if (image.isNull()) return;
   canvas_->setImage(image);
-  img2img_->setChecked(true);
   width_->setValue(image.width() / 8 * 8);
   height_->setValue(image.height() / 8 * 8);
 }
