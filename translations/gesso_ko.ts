@@ -302,6 +302,10 @@
         <source>Drop an image to run img2img; paint a mask to inpaint. Clear the image for txt2img.</source>
         <translation>이미지를 놓으면 img2img를 실행하고, 마스크를 칠하면 인페인트합니다. txt2img로 돌아가려면 이미지를 지우세요.</translation>
     </message>
+    <message>
+        <source>%1 (bundled)</source>
+        <translation>%1 (내장)</translation>
+    </message>
 </context>
 <context>
     <name>gesso::ui::ImageCanvas</name>
@@ -533,6 +537,14 @@
     <message>
         <source>A PNG whose parameters to load</source>
         <translation>매개변수를 불러올 PNG</translation>
+    </message>
+    <message>
+        <source>Save a picture of the window to FILE and quit</source>
+        <translation>창 그림을 FILE에 저장하고 끝내기</translation>
+    </message>
+    <message>
+        <source>Show this tab first (0 = Generate)</source>
+        <translation>이 탭을 먼저 표시 (0 = 생성)</translation>
     </message>
 </context>
 </TS>

@@ -57,6 +57,7 @@ class UiFixture {
   std::unique_ptr<ui::MainWindow> makeWindow() {
     auto window = std::make_unique<ui::MainWindow>(settings.get(), store);
     window->resize(1100, 760);
+    window->generateTab()->selectModel(model_path);  // not the bundled model, where the engine has one
     return window;
   }
 

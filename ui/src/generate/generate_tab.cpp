@@ -8,6 +8,13 @@
 #include "gesso/diffusion/schedulers.h"
 #include "gesso/pipeline/output.h"
 #include "gesso/pipeline/pipeline.h"
+#include "util/app_icon.h"
+
+// The bundled model (helper "shapes") is the default checkpoint where the engine provides it.
+#if __has_include("gesso/pipeline/bundled_model.h")
+#include "gesso/pipeline/bundled_model.h"
+#define GESSO_HAS_BUNDLED_MODEL 1
+#endif
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -111,6 +118,8 @@ QWidget* GenerateTab::buildPromptPanel() {
   negative_count_ = new QLabel(panel);
   negative_->setCountLabel(negative_count_);
   for (PromptEditor* editor : {prompt_, negative_}) editor->setMinimumHeight(60);
+  prompt_->setMaximumHeight(150);  // the sampler controls below need the room
+  negative_->setMaximumHeight(100);
 
   auto* prompt_header = new QHBoxLayout;
   prompt_header->addWidget(new QLabel(tr("Prompt"), panel));
@@ -199,11 +208,13 @@ QWidget* GenerateTab::buildParameterPanel() {
   seed_->setValidator(new QRegularExpressionValidator(QRegularExpression("-1|\\d{1,18}"), seed_));
   seed_->setToolTip(tr("-1 picks a random seed"));
   auto* dice = new QToolButton(sampling);
-  dice->setText(QStringLiteral("🎲"));
+  dice->setObjectName("randomSeed");
+  dice->setIcon(diceIcon());
   dice->setToolTip(tr("Random seed (-1)"));
   connect(dice, &QToolButton::clicked, this, &GenerateTab::rollSeed);
   auto* reuse = new QToolButton(sampling);
-  reuse->setText(QStringLiteral("♻"));
+  reuse->setObjectName("reuseSeed");
+  reuse->setIcon(reuseIcon());
   reuse->setToolTip(tr("Reuse the last seed"));
   connect(reuse, &QToolButton::clicked, this, [this] {
     if (last_seed_ >= 0) seed_->setText(QString::number(last_seed_));
@@ -330,6 +341,7 @@ QWidget* GenerateTab::buildOutputPanel() {
   progress_->setObjectName("progress");
   progress_->setRange(0, 1);
   progress_->setValue(0);
+  progress_->setFormat(QStringLiteral("%v / %m"));
   progress_text_ = new QLabel(panel);
   progress_text_->setObjectName("progressText");
 
@@ -436,8 +448,21 @@ void GenerateTab::connectWorker() {
 }
 
 void GenerateTab::applySettings(const AppSettingsValues& settings) {
+  const bool first_time = settings_.models_folder.isNull() && settings_.outputs_folder.isNull();
   settings_ = settings;
   rescanFolders();
+#ifdef GESSO_HAS_BUNDLED_MODEL
+  // First start on the bundled model: its own example prompt, ready to generate.
+  if (first_time && model_->currentIndex() == 0 && model_->currentText().contains(QString::fromLatin1(pipeline::kBundledModelName)) &&
+      prompt_->toPlainText() == QString::fromUtf8(kExamplePrompt)) {
+    prompt_->setPlainText(QString::fromUtf8(pipeline::kBundledModelPrompt));
+    negative_->clear();
+    width_->setValue(64);  // what gesso-shapes is trained at (scripts/run.sh generates at 64×64)
+    height_->setValue(64);
+  }
+#else
+  Q_UNUSED(first_time);
+#endif
   loadTokenizer();
 }
 
@@ -446,6 +471,10 @@ void GenerateTab::rescanFolders() {
   const QString current_vae = vae_->currentData().toString();
   model_->blockSignals(true);
   model_->clear();
+#ifdef GESSO_HAS_BUNDLED_MODEL
+  const QString bundled = QString::fromStdString(pipeline::bundledModelPath());
+  if (!bundled.isEmpty()) model_->addItem(tr("%1 (bundled)").arg(QString::fromLatin1(pipeline::kBundledModelName)), bundled);
+#endif
   vae_->clear();
   vae_->addItem(tr("(from the checkpoint)"), QString());
   QStringList loras;

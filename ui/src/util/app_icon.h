@@ -6,5 +6,9 @@
 namespace gesso::ui {
 
 QIcon appIcon();
+// A die (five pips), drawn: the "random seed" button (emoji fonts are not everywhere).
+QIcon diceIcon();
+// Two arrows in a circle: "reuse the last seed".
+QIcon reuseIcon();
 
 }  // namespace gesso::ui
