@@ -5,6 +5,7 @@
 
 #include "persistence/job_store.h"
 
+#include <QListWidget>
 #include <QPushButton>
 #include <QtTest>
 
@@ -101,6 +102,10 @@ class UiPersistenceTest : public QObject {
     QCOMPARE(tab.gallery()->count(), 1);
     QCOMPARE(tab.gallery()->entries().first().path, image_path);
     QVERIFY(tab.gallery()->entries().first().parameters == sampleRequest(1));
+    // Thumbnails of a restored history load a few per event-loop turn.
+    auto* list = tab.gallery()->findChild<QListWidget*>("galleryList");
+    QVERIFY(list);
+    QTRY_VERIFY(!list->item(0)->icon().isNull());
     // A second restart before resuming still has them.
     QCOMPARE(store.loadQueue().size(), 2);
     // Resume runs them (the tiny model really generates); afterwards the queue file is empty and the gallery grew.

@@ -9,6 +9,7 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QTextBrowser>
+#include <QTimer>
 #include <QUrl>
 #include <QVBoxLayout>
 
@@ -59,6 +60,9 @@ GalleryWidget::GalleryWidget(QWidget* parent) : QWidget(parent) {
   layout->addWidget(splitter, 1);
   layout->addLayout(buttons);
 
+  thumbnail_timer_ = new QTimer(this);
+  thumbnail_timer_->setInterval(0);
+  connect(thumbnail_timer_, &QTimer::timeout, this, &GalleryWidget::loadSomeThumbnails);
   connect(list_, &QListWidget::currentRowChanged, this, &GalleryWidget::showSelected);
   connect(send_, &QPushButton::clicked, this, [this] {
     if (const HistoryEntry* entry = selected()) Q_EMIT sendToImg2img(entry->path);
@@ -72,27 +76,47 @@ GalleryWidget::GalleryWidget(QWidget* parent) : QWidget(parent) {
   });
 }
 
-void GalleryWidget::addItem(const HistoryEntry& entry, int index) {
-  QPixmap thumbnail(entry.path);
+namespace {
+QIcon thumbnailOf(const QString& path) {
+  QPixmap thumbnail(path);
   if (!thumbnail.isNull())
     thumbnail = thumbnail.scaled(kThumbnailPixels, kThumbnailPixels, Qt::KeepAspectRatio, Qt::SmoothTransformation);
-  auto* item = new QListWidgetItem(QIcon(thumbnail), QFileInfo(entry.path).fileName());
+  return QIcon(thumbnail);
+}
+}  // namespace
+
+void GalleryWidget::addItem(const HistoryEntry& entry, int index, bool load_thumbnail) {
+  auto* item = new QListWidgetItem(load_thumbnail ? thumbnailOf(entry.path) : QIcon(), QFileInfo(entry.path).fileName());
   item->setData(kEntryRole, index);
   item->setToolTip(describe(entry));
   list_->insertItem(0, item);  // newest first
 }
 
+void GalleryWidget::loadSomeThumbnails() {
+  constexpr int kPerTurn = 8;
+  for (int n = 0; n < kPerTurn && next_thumbnail_row_ < list_->count(); ++n, ++next_thumbnail_row_) {
+    QListWidgetItem* item = list_->item(next_thumbnail_row_);
+    if (!item->icon().isNull()) continue;
+    const int index = item->data(kEntryRole).toInt();
+    if (index >= 0 && index < entries_.size()) item->setIcon(thumbnailOf(entries_[index].path));
+  }
+  if (next_thumbnail_row_ >= list_->count()) thumbnail_timer_->stop();
+}
+
 void GalleryWidget::setEntries(const QList<HistoryEntry>& entries) {
   entries_ = entries;
   list_->clear();
-  for (int i = 0; i < entries_.size(); ++i) addItem(entries_[i], i);
+  for (int i = 0; i < entries_.size(); ++i) addItem(entries_[i], i, false);
+  next_thumbnail_row_ = 0;
+  thumbnail_timer_->start();
   if (!entries_.isEmpty()) list_->setCurrentRow(0);
   Q_EMIT entriesChanged();
 }
 
 void GalleryWidget::addEntry(const HistoryEntry& entry) {
   entries_.append(entry);
-  addItem(entry, entries_.size() - 1);
+  addItem(entry, entries_.size() - 1, true);
+  if (thumbnail_timer_->isActive()) ++next_thumbnail_row_;  // rows moved down by one
   list_->setCurrentRow(0);
   Q_EMIT entriesChanged();
 }

@@ -11,6 +11,7 @@ class QLabel;
 class QListWidget;
 class QPushButton;
 class QTextBrowser;
+class QTimer;
 
 namespace gesso::ui {
 
@@ -39,7 +40,8 @@ class GalleryWidget : public QWidget {
 
  private:
   void showSelected();
-  void addItem(const HistoryEntry& entry, int index);
+  void addItem(const HistoryEntry& entry, int index, bool load_thumbnail);
+  void loadSomeThumbnails();  // a few per event-loop turn, so a long history never blocks the window
 
   QList<HistoryEntry> entries_;
   QListWidget* list_ = nullptr;
@@ -48,6 +50,8 @@ class GalleryWidget : public QWidget {
   QPushButton* send_ = nullptr;
   QPushButton* reuse_ = nullptr;
   QPushButton* open_folder_ = nullptr;
+  QTimer* thumbnail_timer_ = nullptr;
+  int next_thumbnail_row_ = 0;
 };
 
 }  // namespace gesso::ui
