@@ -40,7 +40,7 @@ Run runCli(const QStringList& arguments, const QString& marker = {}) {
   return run;
 }
 
-QString fixture(const char* name) { return QFileInfo(QStringLiteral(__FILE__)).absolutePath() + "/../fixtures/ckpt/" + name; }
+QString fixture(const char* name) { return QStringLiteral(GESSO_TEST_FIXTURES_DIR "/ckpt/") + name; }
 
 bool startsWith(const std::string& text, const std::string& prefix) { return text.compare(0, prefix.size(), prefix) == 0; }
 

@@ -22,7 +22,7 @@
 
 namespace {
 
-QString fixturesDir() { return QFileInfo(QStringLiteral(__FILE__)).absolutePath() + "/../fixtures/ckpt"; }
+QString fixturesDir() { return QStringLiteral(GESSO_TEST_FIXTURES_DIR "/ckpt"); }
 std::string fixture(const QString& name) { return (fixturesDir() + "/" + name).toStdString(); }
 
 QJsonObject manifest() {
