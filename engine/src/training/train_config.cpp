@@ -26,6 +26,7 @@ void forEachField(Config& c, Visit&& visit) {
   visit("vae", c.vae);
   visit("tokenizer", c.tokenizer);
   visit("device", c.device);
+  visit("cache_dir", c.cache_dir);
   visit("rank", c.rank);
   visit("alpha", c.alpha);
   visit("conv_rank", c.conv_rank);

@@ -18,6 +18,8 @@ struct TrainConfig {
   std::string vae;              // standalone VAE (required for init "random")
   std::string tokenizer;        // tokenizer file or folder (see pipeline::findTokenizer)
   std::string device = "cpu";   // "cpu" | "cuda[:N]"
+  // Latent and text-embedding caches; empty: $GESSO_CACHE_DIR, else $XDG_CACHE_HOME/gesso/training (~/.cache/...).
+  std::string cache_dir;
 
   // LoRA.
   int rank = 16;
