@@ -28,7 +28,7 @@ struct DatasetOptions {
   bool shuffle_tags = false;          // comma-separated tags shuffled...
   int keep_tags = 0;                  // ...except the first N
   std::array<uint8_t, 3> background{255, 255, 255};  // alpha composited on this
-  int scan_threads = 0;               // images decoded in parallel by the pre-scan; 0: up to 8 (hardware threads)
+  int scan_threads = 0;               // images decoded in parallel by the pre-scan; 0: up to 4 (hardware threads)
 };
 
 struct DatasetItem {
@@ -58,9 +58,13 @@ struct DatasetScan {
 // when it cannot be decoded, is too large, or its caption or mask is unusable. Throws GessoError only if the folder
 // is missing (FileNotFound), the options are invalid (InvalidArgument), or no usable image remains (InvalidArgument,
 // listing the first skipped files).
-// `progress` (optional) is called with (files done, files in all) from the calling thread.
+// `progress` (optional) is called with (images decoded, images in all) from the calling thread; whatever it throws
+// (a cancellation) stops the scan and is rethrown.
 DatasetScan scanDataset(const DatasetOptions& options,
                         const std::function<void(int64_t done, int64_t total)>& progress = {});
+
+// One line for a log or a terminal: "12 images in 3 buckets (448x576: 4, 512x512: 5, 576x448: 3); 2 files skipped".
+std::string scanSummary(const DatasetScan& scan);
 
 // The buckets scanDataset uses for these options (one square bucket when options.buckets is false).
 std::vector<BucketSize> datasetBuckets(const DatasetOptions& options);
