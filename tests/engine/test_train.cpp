@@ -175,7 +175,7 @@ class TrainTest : public QObject {
       w.fill_(2.0);
     }
     ema.update({w});
-    QCOMPARE(ema.shadow()[0][0].item<double>(), 0.9 * 1.0 + 0.1 * 2.0);
+    QVERIFY(std::abs(ema.shadow()[0][0].item<double>() - (0.9 * 1.0 + 0.1 * 2.0)) < 1e-6);  // float32 shadow
     w.mutable_grad() = at::tensor({3.0, 4.0, 0.0}, at::kFloat);
     const double norm = clipGradNorm({w}, 1.0);
     QCOMPARE(norm, 5.0);
@@ -203,8 +203,8 @@ class TrainTest : public QObject {
       return grads;
     };
     uint64_t plain_peak = 0, checkpoint_peak = 0;
+    const auto checkpointed = gradients(true, checkpoint_peak);  // first: freed memory may stay resident
     const auto plain = gradients(false, plain_peak);
-    const auto checkpointed = gradients(true, checkpoint_peak);
     QCOMPARE(plain.size(), checkpointed.size());
     double max_diff = 0;
     for (size_t i = 0; i < plain.size(); ++i) max_diff = std::max(max_diff, (plain[i] - checkpointed[i]).abs().max().item<double>());
