@@ -6,6 +6,7 @@
 #include "gesso/io/checkpoint.h"
 #include "gesso/io/ckpt_reader.h"
 #include "gesso/io/diffusers_names.h"
+#include "gesso/io/ldm_writer.h"
 #include "gesso/io/safetensors.h"
 #include "gesso/io/state_dict.h"
 #include "gesso/models/model_config.h"
@@ -283,7 +284,7 @@ void convert(const ConvertOptions& options) {
   std::map<std::string, std::string> metadata = source.checkpoint.metadata();
   metadata.emplace("format", "pt");
   if (options.to == "ldm") {
-    io::writeSafetensors(options.out, tensors, metadata);
+    io::writeLdmTensors(options.out, tensors, std::nullopt, metadata);  // dtype already applied above
   } else {
     writeDiffusers(tensors, modelConfig(source, options), options.out);
   }

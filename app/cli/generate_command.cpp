@@ -13,7 +13,9 @@
 #include <csignal>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -32,7 +34,27 @@ struct GenerateOptions {
   std::string output = "outputs";
   std::string preview_dir;
   double eta = 0;
+  std::vector<std::string> loras;  // FILE[:STRENGTH]
 };
+
+// --lora FILE:STRENGTH (the strength after the last ':'; FILE alone means strength 1).
+pipeline::LoraRef parseLoraOption(const std::string& text) {
+  pipeline::LoraRef lora;
+  lora.path = text;
+  const size_t colon = text.rfind(':');
+  if (colon != std::string::npos) {
+    const std::string number = text.substr(colon + 1);
+    char* end = nullptr;
+    const double strength = std::strtod(number.c_str(), &end);
+    if (!number.empty() && end == number.c_str() + number.size()) {
+      if (!std::isfinite(strength)) fail(ErrorCode::InvalidArgument, "--lora " + text + ": the strength must be finite");
+      lora.path = text.substr(0, colon);
+      lora.strength = strength;
+    }
+  }
+  if (lora.path.empty()) fail(ErrorCode::InvalidArgument, "--lora " + text + ": no file named (expected FILE:STRENGTH)");
+  return lora;
+}
 
 // A one-line progress bar on stderr, drawn only when stderr is a terminal.
 class ProgressBar {
@@ -59,6 +81,8 @@ class ProgressBar {
 };
 
 void runGenerate(GenerateOptions& options, const CLI::App& command) {
+  options.request.loras.clear();
+  for (const std::string& text : options.loras) options.request.loras.push_back(parseLoraOption(text));
   pipeline::GenerateRequest request = options.request;
   if (!options.from_png.empty()) {
     // The PNG's request, with every option given on the command line laid over it.
@@ -93,6 +117,8 @@ void runGenerate(GenerateOptions& options, const CLI::App& command) {
     if (set("--device")) stored.device = given.device;
     if (set("--precision")) stored.precision = given.precision;
     if (set("--s-noise")) stored.s_noise = given.s_noise;
+    if (set("--lora")) stored.loras = given.loras;
+    if (set("--lora-dir")) stored.lora_dir = given.lora_dir;
     request = stored;
   }
   if (command.count("--eta") > 0) request.eta = options.eta;
@@ -186,6 +212,8 @@ void addGenerateCommand(CLI::App& app, CommandContext& context) {
   generate->add_flag("--zero-terminal-snr", r.zero_terminal_snr, "Sample over the schedule rescaled to zero terminal SNR");
   generate->add_option("--preview-every", r.preview_every, "Write a latent preview every N steps")->capture_default_str();
   generate->add_option("--preview-dir", options->preview_dir, "Preview folder (default: OUTPUT/previews)");
+  generate->add_option("--lora", options->loras, "A LoRA file and its strength, FILE:STRENGTH (repeatable)");
+  generate->add_option("--lora-dir", r.lora_dir, "Folder where the prompt's <lora:NAME:weight> tags find NAME.safetensors");
   generate->add_option("--output", options->output, "Output folder")->capture_default_str();
   generate->add_option("--from-png", options->from_png, "Take the request from a PNG (Gesso's exactly, A1111's best effort)");
   generate->callback([&context, options, generate] {

@@ -94,7 +94,10 @@ OpenClipResBlockImpl::OpenClipResBlockImpl(const TextEncoderConfig& config, cons
 }
 
 torch::Tensor OpenClipResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
-  const std::vector<torch::Tensor> qkv = at::linear(ln_1(x), attn->in_proj_weight, attn->in_proj_bias).chunk(3, -1);  // 3 x [B, L, W]
+  const torch::Tensor h = ln_1(x);
+  const torch::Tensor projected = nn::addLinearAdapters(h, at::linear(h, attn->in_proj_weight, attn->in_proj_bias),
+                                                        attn->in_proj_adapters);  // [B, L, 3W]
+  const std::vector<torch::Tensor> qkv = projected.chunk(3, -1);                     // 3 x [B, L, W]
   const torch::Tensor y = x + attn->out_proj(attend(qkv[0], qkv[1], qkv[2], heads, mask));
   return y + mlp->c_proj(activate(mlp->c_fc(ln_2(y)), activation));
 }

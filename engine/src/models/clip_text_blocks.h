@@ -66,6 +66,7 @@ struct OpenClipAttentionImpl : torch::nn::Module {
   OpenClipAttentionImpl(const TextEncoderConfig& config, const torch::TensorOptions& options);
   torch::Tensor in_proj_weight;  // [3W, W]: q, k, v rows
   torch::Tensor in_proj_bias;    // [3W]
+  std::vector<nn::LowRankAdapter> in_proj_adapters;  // LoRA on the q, k or v rows (gesso::lora); usually empty
   nn::Linear out_proj{nullptr};
 };
 TORCH_MODULE(OpenClipAttention);

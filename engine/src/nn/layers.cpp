@@ -17,7 +17,37 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, const torch::T
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
   FlopCounter::add(2.0 * static_cast<double>(x.numel()) * static_cast<double>(weight.size(0)));
-  return at::linear(x, weight, bias);
+  at::Tensor y = at::linear(x, weight, bias);
+  if (adapters.empty()) return y;
+  return addLinearAdapters(x, y, adapters);
+}
+
+namespace {
+
+// The adapter's rows placed among `total` output features (last dim) or channels (dim 1).
+at::Tensor placeRows(const at::Tensor& delta, int64_t offset, int64_t total, int64_t dim) {
+  const int64_t rows = delta.size(dim);
+  if (offset == 0 && rows == total) return delta;
+  std::vector<int64_t> pad(2 * (delta.dim() - dim), 0);  // constant_pad_nd pads from the last dim backwards
+  pad[pad.size() - 2] = offset;
+  pad[pad.size() - 1] = total - offset - rows;
+  return at::constant_pad_nd(delta, pad, 0);
+}
+
+at::Tensor inDtype(const at::Tensor& t, const at::Tensor& like) {
+  return t.scalar_type() == like.scalar_type() ? t : t.to(like.scalar_type());
+}
+
+}  // namespace
+
+at::Tensor addLinearAdapters(const at::Tensor& x, const at::Tensor& y, const std::vector<LowRankAdapter>& adapters) {
+  at::Tensor out = y;
+  for (const LowRankAdapter& adapter : adapters) {
+    const at::Tensor hidden = at::linear(x, inDtype(adapter.down, x));          // [..., rank]
+    const at::Tensor delta = at::linear(hidden, inDtype(adapter.up, x)) * adapter.scale;  // [..., rows]
+    out = out + placeRows(delta, adapter.row_offset, y.size(-1), y.dim() - 1);
+  }
+  return out;
 }
 
 Conv2dImpl::Conv2dImpl(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
@@ -31,6 +61,11 @@ torch::Tensor Conv2dImpl::forward(const torch::Tensor& x) {
   at::Tensor y = at::conv2d(x, weight, bias, {stride, stride}, {padding, padding});
   // 2 · output elements · (input channels · k · k) multiply-adds.
   FlopCounter::add(2.0 * static_cast<double>(y.numel()) * static_cast<double>(weight.numel() / weight.size(0)));
+  for (const LowRankAdapter& adapter : adapters) {
+    const at::Tensor hidden = at::conv2d(x, inDtype(adapter.down, x), {}, {stride, stride}, {padding, padding});  // [N, rank, H', W']
+    const at::Tensor delta = at::conv2d(hidden, inDtype(adapter.up, x)) * adapter.scale;                         // [N, rows, H', W']
+    y = y + placeRows(delta, adapter.row_offset, y.size(1), 1);
+  }
   return y;
 }
 

@@ -49,6 +49,8 @@ void visitFields(Visitor&& v) {
   v("hires_strength", &GenerateRequest::hires_strength);
   v("hires_steps", &GenerateRequest::hires_steps);
   v("preview_every", &GenerateRequest::preview_every);
+  v("loras", &GenerateRequest::loras);
+  v("lora_dir", &GenerateRequest::lora_dir);
   v("device", &GenerateRequest::device);
   v("precision", &GenerateRequest::precision);
   v("original_width", &GenerateRequest::original_width);
@@ -70,6 +72,23 @@ void readValue(const json& value, const std::string& key, T& out) {
   } else if constexpr (std::is_same_v<T, double>) {
     if (!value.is_number()) fail(ErrorCode::InvalidArgument, "request field '" + key + "' must be a number");
     out = value.get<double>();
+  } else if constexpr (std::is_same_v<T, std::vector<LoraRef>>) {
+    if (!value.is_array()) fail(ErrorCode::InvalidArgument, "request field '" + key + "' must be an array of {path, strength}");
+    out.clear();
+    for (const json& item : value) {
+      if (!item.is_object()) fail(ErrorCode::InvalidArgument, "request field '" + key + "' must hold objects {path, strength}");
+      LoraRef lora;
+      for (const auto& field : item.items()) {
+        if (field.key() == "path") {
+          readValue(field.value(), key + ".path", lora.path);
+        } else if (field.key() == "strength") {
+          readValue(field.value(), key + ".strength", lora.strength);
+        } else {
+          fail(ErrorCode::InvalidArgument, "request field '" + key + "' has an unknown field '" + field.key() + "'");
+        }
+      }
+      out.push_back(lora);
+    }
   } else if constexpr (std::is_same_v<T, std::optional<double>>) {
     if (value.is_null()) {
       out.reset();
@@ -101,6 +120,10 @@ std::string requestToJson(const GenerateRequest& request, int indent) {
     const auto& value = request.*member;
     if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::optional<double>>) {
       out[key] = value ? json(*value) : json(nullptr);
+    } else if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::vector<LoraRef>>) {
+      json list = json::array();
+      for (const LoraRef& lora : value) list.push_back({{"path", lora.path}, {"strength", lora.strength}});
+      out[key] = list;
     } else {
       out[key] = value;
     }
@@ -152,6 +175,10 @@ void validateRequest(const GenerateRequest& r) {
   require(!r.eta || (*r.eta >= 0 && std::isfinite(*r.eta)), "request: 'eta' must be >= 0");
   require(r.s_noise >= 0, "request: 's_noise' must be >= 0");
   require(r.mask.empty() || !r.init_image.empty(), "request: 'mask' needs 'init_image'");
+  for (const LoraRef& lora : r.loras) {
+    require(!lora.path.empty(), "request: a LoRA in 'loras' has an empty path");
+    require(std::isfinite(lora.strength), "request: the strength of LoRA '" + lora.path + "' must be finite");
+  }
   require(r.precision == "fp32" || r.precision == "bf16" || r.precision == "fp16",
           "request: 'precision' must be fp32, bf16 or fp16, not '" + r.precision + "'");
   diffusion::findSampler(r.sampler);  // InvalidArgument listing the known names

@@ -77,8 +77,9 @@ std::vector<std::string> writeResult(LoadedModel& model, const GenerateResult& r
   std::vector<std::string> paths;
   for (const GeneratedImage& generated : result.images) {
     const GenerateRequest request = batchRequest(result.request, generated.seed);
-    const image::GenerationParameters parameters =
+    image::GenerationParameters parameters =
         infotextParameters(result.request, generated.seed, generated.index_in_batch, hash, name);
+    if (!result.lora_hashes.empty()) parameters.extra["Lora hashes"] = result.lora_hashes;
     char file_name[64];
     std::snprintf(file_name, sizeof file_name, "%05d-%lld.png", next++, static_cast<long long>(generated.seed));
     const std::string path = (fs::path(directory) / file_name).string();

@@ -278,6 +278,46 @@ std::string LoadedModel::displayName() const {
   return fs::is_directory(path) ? path.filename().string() : path.stem().string();
 }
 
+std::vector<lora::LoraApplication> resolveLoras(const GenerateRequest& request) {
+  std::vector<lora::LoraApplication> set;
+  for (const LoraRef& ref : request.loras) {
+    lora::LoraApplication lora;
+    lora.path = ref.path;
+    lora.name = fs::path(ref.path).stem().string();
+    lora.unet_strength = ref.strength;
+    lora.text_encoder_strength = ref.strength;
+    set.push_back(lora);
+  }
+  for (const prompt::LoraTag& tag : prompt::parsePrompt(request.prompt).loras) {
+    const std::string tag_text = "<" + tag.type + ":" + tag.name + ">";
+    if (request.lora_dir.empty()) {
+      fail(ErrorCode::InvalidArgument, "the prompt names " + tag_text + " but no LoRA folder is set (lora_dir, --lora-dir)");
+    }
+    const std::string file_name = tag.name + ".safetensors";
+    fs::path found = fs::path(request.lora_dir) / file_name;
+    std::error_code error;
+    if (!fs::is_regular_file(found, error)) {
+      std::vector<fs::path> candidates;
+      for (auto it = fs::recursive_directory_iterator(request.lora_dir, error); !error && it != fs::recursive_directory_iterator();
+           it.increment(error)) {
+        if (it->is_regular_file(error) && it->path().filename() == file_name) candidates.push_back(it->path());
+      }
+      if (candidates.empty()) {
+        fail(ErrorCode::FileNotFound, "the prompt's " + tag_text + ": no " + file_name + " in the LoRA folder '" + request.lora_dir + "'");
+      }
+      found = *std::min_element(candidates.begin(), candidates.end());
+    }
+    lora::LoraApplication lora;
+    lora.path = found.string();
+    lora.name = tag.name;
+    lora.text_encoder_strength = tag.strength;
+    lora.unet_strength = tag.unet_strength;
+    lora.dyn_dim = tag.dyn_dim;
+    set.push_back(lora);
+  }
+  return set;
+}
+
 at::Tensor initialNoise(uint64_t seed, const std::vector<int64_t>& shape) {
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   return at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat));
@@ -325,6 +365,10 @@ GenerateResult generate(LoadedModel& model, const GenerateRequest& request_in, c
   }
   const bool hires = request.hires_scale > 1.0;
   if (hires && !request.mask.empty()) fail(ErrorCode::InvalidArgument, "request: the hires fix cannot be combined with a mask");
+
+  // LoRAs are merged before inference mode (the weights are ordinary tensors changed in place).
+  model.loras.apply(model.unet, model.text_encoders, model.config(), resolveLoras(request));
+  result.lora_hashes = model.loras.hashesText();
 
   c10::InferenceMode inference;
   const ModelConfig& config = model.config();

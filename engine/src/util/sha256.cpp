@@ -108,9 +108,10 @@ std::string sha256Hex(std::string_view bytes) {
   return hash.hex();
 }
 
-std::string sha256FileHex(const std::string& path) {
+std::string sha256FileHex(const std::string& path, uint64_t offset) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(ErrorCode::FileNotFound, "cannot open '" + path + "' to hash it");
+  if (offset > 0 && !in.seekg(static_cast<std::streamoff>(offset))) fail(ErrorCode::IoError, "cannot seek in '" + path + "' to hash it");
   Sha256 hash;
   std::vector<char> buffer(1 << 20);
   while (in) {

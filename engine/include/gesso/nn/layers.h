@@ -3,6 +3,7 @@
 // Parameter names are those of torch.nn (weight, bias), which the reference checkpoint keys use.
 #pragma once
 
+#include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
@@ -11,12 +12,27 @@
 
 namespace gesso::nn {
 
+// A low-rank adapter (LoRA, Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models") on a layer's
+// output: y += scale · up(down(x)). For a Conv2d, down is a conv with the layer's kernel, stride and padding and up a
+// 1×1 conv (kohya's LoCon). The tensors are not registered parameters, so checkpoints and state dicts never see them.
+struct LowRankAdapter {
+  at::Tensor down;  // Linear: [rank, in]; Conv2d: [rank, in, k, k]
+  at::Tensor up;    // Linear: [rows, rank]; Conv2d: [rows, rank, 1, 1]
+  double scale = 1.0;
+  int64_t row_offset = 0;  // the first output feature/channel it adds to (a q/k/v slice of a fused projection)
+};
+
+// y + Σ scale · up(down(x)) over the adapters, for a linear map x [..., in] -> y [..., out]; y itself when empty.
+// The adapters run in x's dtype.
+at::Tensor addLinearAdapters(const at::Tensor& x, const at::Tensor& y, const std::vector<LowRankAdapter>& adapters);
+
 struct LinearImpl : torch::nn::Module {
   LinearImpl(int64_t in_features, int64_t out_features, const torch::TensorOptions& options, bool with_bias = true);
   torch::Tensor forward(const torch::Tensor& x);  // [..., in] -> [..., out]
 
   torch::Tensor weight;  // [out, in]
   torch::Tensor bias;    // [out] or undefined
+  std::vector<LowRankAdapter> adapters;  // usually empty (no cost then)
 };
 TORCH_MODULE(Linear);
 
@@ -29,6 +45,7 @@ struct Conv2dImpl : torch::nn::Module {
   torch::Tensor bias;    // [out]
   int64_t stride = 1;
   int64_t padding = 0;
+  std::vector<LowRankAdapter> adapters;  // usually empty (no cost then)
 };
 TORCH_MODULE(Conv2d);
 

@@ -5,8 +5,16 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gesso::pipeline {
+
+// A LoRA file applied to the model at a strength (both the UNet and the text encoders).
+struct LoraRef {
+  std::string path;
+  double strength = 1.0;
+  bool operator==(const LoraRef& other) const { return path == other.path && strength == other.strength; }
+};
 
 struct GenerateRequest {
   // Model files.
@@ -47,6 +55,11 @@ struct GenerateRequest {
   int hires_steps = 0;  // 0: `steps`
 
   int preview_every = 0;  // 0: no previews
+
+  // LoRAs merged into the weights for this request, besides those the prompt names with <lora:NAME:w> (looked up as
+  // NAME.safetensors in lora_dir, then in its subfolders).
+  std::vector<LoraRef> loras;
+  std::string lora_dir;
 
   std::string device = "cpu";
   std::string precision = "fp32";  // fp32 or bf16 (fp16 on CUDA)

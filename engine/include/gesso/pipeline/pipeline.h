@@ -6,6 +6,7 @@
 #include "gesso/cancel_token.h"
 #include "gesso/image/image.h"
 #include "gesso/io/checkpoint.h"
+#include "gesso/lora/lora_file.h"
 #include "gesso/models/autoencoder_kl.h"
 #include "gesso/models/clip_text.h"
 #include "gesso/models/model_config.h"
@@ -67,6 +68,8 @@ class LoadedModel {
   std::shared_ptr<models::ClipTokenizer> tokenizer;
   c10::Device device{c10::kCPU};
   c10::ScalarType dtype = c10::kFloat;
+  // The LoRAs merged into the weights now (generate() applies each request's set, re-merging only when it changes).
+  lora::LoraMerger loras;
 
  private:
   ModelLoadOptions options_;
@@ -110,7 +113,14 @@ struct GeneratedImage {
 struct GenerateResult {
   GenerateRequest request;  // as run: the seed resolved (never -1)
   std::vector<GeneratedImage> images;  // in batch order
+  std::string lora_hashes;  // A1111's "Lora hashes" infotext value ("name: hash12, ..."); empty without LoRAs
 };
+
+// The LoRA set of a request: request.loras (named by their file stem, one strength for UNet and text encoders), then
+// the prompt's <lora:NAME:TE[:UNET[:DYN]]> tags, NAME.safetensors found in request.lora_dir (or, failing that, the
+// first file of that name in its subfolders, in path order). Throws FileNotFound naming the tag and the folder, and
+// InvalidArgument for a tag without a lora_dir.
+std::vector<lora::LoraApplication> resolveLoras(const GenerateRequest& request);
 
 // Runs the request with `model` (which must have been loaded from the request's model/config/vae/tokenizer).
 // Seeds: batch i (of batch_count) uses seed + i; its initial noise is at::randn([batch_size, 4, H/8, W/8]) in
