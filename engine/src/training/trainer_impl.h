@@ -13,10 +13,7 @@
 #include "gesso/training/optimizer.h"
 #include "gesso/training/trainer.h"
 
-#if __has_include("gesso/lora/lora_network.h")
 #include "gesso/lora/lora_network.h"
-#define GESSO_TRAINER_HAS_LORA 1
-#endif
 
 #include <ATen/core/Generator.h>
 
@@ -45,9 +42,7 @@ struct Trainer::Impl {
 
   std::shared_ptr<pipeline::LoadedModel> model;
   ModelConfig model_config;
-#ifdef GESSO_TRAINER_HAS_LORA
-  std::shared_ptr<lora::LoraNetwork> lora;
-#endif
+  std::shared_ptr<lora::LoraNetwork> lora;  // method "lora" only
   std::vector<at::Tensor> parameters;  // what the optimizer trains, in a fixed order
   std::unique_ptr<torch::optim::AdamW> optimizer;
   LrSchedule schedule = LrSchedule::Constant;

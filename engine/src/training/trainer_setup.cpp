@@ -183,7 +183,6 @@ void Trainer::Impl::setupOptimization() {
     }
     for (auto& p : parameters) p.requires_grad_(true);
   } else {
-#ifdef GESSO_TRAINER_HAS_LORA
     lora::LoraOptions options;
     options.rank = config.rank;
     options.alpha = config.alpha;
@@ -194,9 +193,6 @@ void Trainer::Impl::setupOptimization() {
     lora = lora::LoraNetwork::attach(model->unet, model->text_encoders, model_config, options, static_cast<uint64_t>(config.seed));
     parameters = lora->parameters();
     for (auto& p : parameters) p.requires_grad_(true);
-#else
-    fail(ErrorCode::InvalidArgument, "this build has no LoRA support yet (use --method full)");
-#endif
   }
   model->unet->setGradientCheckpointing(config.grad_checkpointing);
 

@@ -9,10 +9,7 @@
 #include "gesso/io/safetensors.h"
 #include "gesso/training/checkpoint_store.h"
 
-#if __has_include("gesso/io/ldm_writer.h")
 #include "gesso/io/ldm_writer.h"
-#define GESSO_TRAINER_HAS_LDM_WRITER 1
-#endif
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -58,23 +55,24 @@ void setGeneratorState(at::Generator& generator, const at::Tensor& state) {
 
 std::map<std::string, std::string> exportMetadata(const TrainConfig& config, const ModelConfig& model, int64_t step,
                                                   int64_t images) {
-  // kohya's ss_* keys that ComfyUI / A1111 / civitai read, plus the whole config.
+  // Training facts in kohya's ss_* keys (LoraNetwork::save writes the network's own: module, dim, alpha, base
+  // model), plus the whole config.
   return {
-      {"ss_network_module", "networks.lora"},
-      {"ss_network_dim", std::to_string(config.rank)},
-      {"ss_network_alpha", std::to_string(config.alpha)},
-      {"ss_base_model_version", model.family == ModelFamily::SDXL ? "sdxl_base_v1-0" : (model.family == ModelFamily::SD2 ? "sd_v2" : "sd_v1")},
-      {"ss_v2", model.family == ModelFamily::SD2 ? "True" : "False"},
       {"ss_steps", std::to_string(step)},
       {"ss_learning_rate", std::to_string(config.lr)},
       {"ss_lr_scheduler", config.lr_scheduler},
+      {"ss_lr_warmup_steps", std::to_string(config.warmup)},
       {"ss_num_train_images", std::to_string(images)},
+      {"ss_batch_size_per_device", std::to_string(config.batch_size)},
+      {"ss_gradient_accumulation_steps", std::to_string(config.grad_accum)},
       {"ss_resolution", "(" + std::to_string(config.resolution) + ", " + std::to_string(config.resolution) + ")"},
       {"ss_seed", std::to_string(config.seed)},
       {"ss_min_snr_gamma", std::to_string(config.min_snr)},
       {"ss_noise_offset", std::to_string(config.noise_offset)},
+      {"ss_mixed_precision", config.mixed_precision},
       {"ss_training_comment", "trained with Gesso"},
       {"gesso_train_config", config.toJson(-1)},
+      {"gesso_family", familyName(model.family)},
   };
 }
 
@@ -105,9 +103,7 @@ void Trainer::Impl::saveCheckpoint() {
     rng.emplace_back("cuda", generatorState(cuda));
   }
   io::writeSafetensors((folder / "rng.safetensors").string(), rng);
-#ifdef GESSO_TRAINER_HAS_LORA
   if (lora) lora->save((folder / "lora.safetensors").string(), exportMetadata(config, model_config, step, batcher->items().size()), at::kFloat);
-#endif
 
   std::ostringstream data_rng_text;
   data_rng_text << data_rng;
@@ -206,19 +202,14 @@ std::string Trainer::Impl::exportResult() {
   const c10::ScalarType dtype = config.save_precision == "fp32" ? at::kFloat : at::kHalf;
   const auto metadata = exportMetadata(config, model_config, step, static_cast<int64_t>(batcher->items().size()));
   std::string path;
-  (void)dtype;  // unused in a build without the LoRA module / LDM writer
   if (ema.enabled()) ema.swap(parameters);
   try {
     if (config.method == "lora") {
-#ifdef GESSO_TRAINER_HAS_LORA
       path = (fs::path(config.output) / "lora.safetensors").string();
       lora->save(path, metadata, dtype);
-#endif
     } else {
-#ifdef GESSO_TRAINER_HAS_LDM_WRITER
       path = (fs::path(config.output) / "model.safetensors").string();
       io::writeLdmCheckpoint(path, model->unet, model->vae, model->text_encoders, model_config, dtype, metadata);
-#endif
     }
   } catch (...) {
     if (ema.enabled()) ema.swap(parameters);
