@@ -51,6 +51,16 @@ at::Tensor placeInBucket(const at::Tensor& full, const DatasetItem& item, const 
   return crop.squeeze(0).contiguous();  // [C, bucket_height, bucket_width]
 }
 
+// image::imageToTensor's values ((bytes / 255) * 2 - 1 in float32), computed faster for large photos: the
+// channel-first transpose is done on bytes and the arithmetic in place on a contiguous tensor.
+at::Tensor pixelsToTensor(const image::Image& picture) {
+  image::checkImage(picture);
+  const at::Tensor bytes = at::from_blob(const_cast<uint8_t*>(picture.data.data()), {picture.height, picture.width, picture.channels},
+                                         at::TensorOptions().dtype(at::kByte));  // [H, W, C]
+  at::Tensor planes = bytes.narrow(2, 0, 3).permute({2, 0, 1}).contiguous();  // [3, H, W] bytes
+  return planes.to(at::kFloat).div_(255.0f).mul_(2.0f).sub_(1.0f).unsqueeze(0);  // [1, 3, H, W]
+}
+
 }  // namespace
 
 std::string Augmentation::key() const {
@@ -84,7 +94,7 @@ at::Tensor loadMask(const DatasetItem& item, const DatasetOptions& options, cons
                                        item.image_path + " is " + sizeText(item.width, item.height));
   }
   // Luminance (ITU-R BT.601, as PIL's "L") in [0, 1].
-  const at::Tensor rgb = (image::imageToTensor(mask) + 1.0) * 0.5;  // [1, 3, H, W]
+  const at::Tensor rgb = (pixelsToTensor(mask) + 1.0) * 0.5;  // [1, 3, H, W]
   const at::Tensor weights = at::tensor({0.299f, 0.587f, 0.114f}).view({1, 3, 1, 1});
   const at::Tensor grey = (rgb * weights).sum(1, /*keepdim=*/true);  // [1, 1, H, W]
   return placeInBucket(grey, item, augmentation, /*smooth_kernel=*/false, 0.0, 1.0);
@@ -99,7 +109,7 @@ Example loadExample(const DatasetItem& item, const DatasetOptions& options, cons
                                        ", the dataset scan found " + sizeText(item.width, item.height) + " (rescan the dataset)");
   }
   Example example;
-  example.pixels = placeInBucket(image::imageToTensor(picture), item, augmentation, /*smooth_kernel=*/true, -1.0, 1.0);
+  example.pixels = placeInBucket(pixelsToTensor(picture), item, augmentation, /*smooth_kernel=*/true, -1.0, 1.0);
   example.mask = loadMask(item, options, augmentation);
   example.original_width = item.width;
   example.original_height = item.height;

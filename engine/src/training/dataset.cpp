@@ -5,6 +5,7 @@
 #include "gesso/error.h"
 #include "gesso/image/image_io.h"
 #include "gesso/util/sha256.h"
+#include "training/dataset_scan_memory.h"
 
 #include <spdlog/spdlog.h>
 
@@ -112,15 +113,48 @@ struct Candidate {
 
 struct Outcome {
   bool usable = false;
+  bool decoded = false;
   DatasetItem item;
+  RememberedImage memory;
   std::string reason;
 };
 
-Outcome examine(const Candidate& candidate, const DatasetOptions& options, const std::vector<BucketSize>& buckets,
-                const std::string& preprocessing) {
+// An image seen by an earlier scan, unchanged since (same byte size and modification time, same mask file):
+// its size and hashes are taken from memory; only the caption is read again.
+bool recall(const Candidate& candidate, const RememberedImage* remembered, Outcome& outcome) {
+  if (!remembered) return false;
+  const FileStamp image = stampOf(candidate.image_path);
+  if (image.bytes < 0 || !(image == remembered->image) || candidate.mask_path != remembered->mask_path) return false;
+  if (!candidate.mask_path.empty() && !(stampOf(candidate.mask_path) == remembered->mask)) return false;
+  outcome.memory = *remembered;
+  outcome.item.image_path = candidate.image_path;
+  outcome.item.width = remembered->width;
+  outcome.item.height = remembered->height;
+  outcome.item.content_hash = remembered->content_hash;
+  outcome.item.mask_path = candidate.mask_path;
+  outcome.item.mask_hash = remembered->mask_hash;
+  return true;
+}
+
+Outcome examine(const Candidate& candidate, const RememberedImage* remembered, const DatasetOptions& options,
+                const std::vector<BucketSize>& buckets, const std::string& preprocessing) {
   Outcome outcome;
   const std::string& path = candidate.image_path;
   try {
+    if (recall(candidate, remembered, outcome)) {
+      DatasetItem& item = outcome.item;
+      if (!candidate.caption_path.empty()) item.caption = readCaption(candidate.caption_path);
+      const BucketSize bucket = chooseBucket(item.width, item.height, buckets);
+      item.bucket_width = bucket.width;
+      item.bucket_height = bucket.height;
+      item.preprocessing = preprocessing;
+      outcome.usable = true;
+      return outcome;
+    }
+    outcome.decoded = true;
+    // Stamps taken before reading: a file changed while it is read is examined again next time.
+    outcome.memory.image = stampOf(path);
+    if (!candidate.mask_path.empty()) outcome.memory.mask = stampOf(candidate.mask_path);
     DatasetItem item;
     item.image_path = path;
     image::ReadOptions read;
@@ -153,6 +187,11 @@ Outcome examine(const Candidate& candidate, const DatasetOptions& options, const
     item.bucket_width = bucket.width;
     item.bucket_height = bucket.height;
     item.preprocessing = preprocessing;
+    outcome.memory.mask_path = item.mask_path;
+    outcome.memory.width = item.width;
+    outcome.memory.height = item.height;
+    outcome.memory.content_hash = item.content_hash;
+    outcome.memory.mask_hash = item.mask_hash;
     outcome.item = std::move(item);
     outcome.usable = true;
   } catch (const GessoError& error) {
@@ -246,6 +285,7 @@ DatasetScan scanDataset(const DatasetOptions& options, const std::function<void(
   // 2. Decode every image in parallel (each worker takes the next index), reporting progress from this thread.
   const std::string preprocessing = std::string(kPreprocessingVersion) + " bg=" + std::to_string(options.background[0]) + "," +
                                     std::to_string(options.background[1]) + "," + std::to_string(options.background[2]);
+  const std::map<std::string, RememberedImage> remembered = readScanMemory(options.scan_memory_file);
   std::vector<Outcome> outcomes(candidates.size());
   std::atomic<size_t> next{0};
   std::mutex mutex;
@@ -258,7 +298,8 @@ DatasetScan scanDataset(const DatasetOptions& options, const std::function<void(
   for (size_t t = 0; t < thread_count; ++t) {
     workers.emplace_back([&] {
       for (size_t index = next++; index < candidates.size(); index = next++) {
-        outcomes[index] = examine(candidates[index], options, buckets, preprocessing);
+        const auto found = remembered.find(candidates[index].image_path);
+        outcomes[index] = examine(candidates[index], found == remembered.end() ? nullptr : &found->second, options, buckets, preprocessing);
         std::lock_guard<std::mutex> lock(mutex);
         ++done;
         changed.notify_one();
@@ -289,11 +330,21 @@ DatasetScan scanDataset(const DatasetOptions& options, const std::function<void(
   for (std::thread& worker : workers) worker.join();
   if (stopped) std::rethrow_exception(stopped);
 
+  std::map<std::string, RememberedImage> memory;
   for (size_t i = 0; i < outcomes.size(); ++i) {
+    scan.images_decoded += outcomes[i].decoded;
     if (outcomes[i].usable) {
+      memory[candidates[i].image_path] = outcomes[i].memory;
       scan.items.push_back(std::move(outcomes[i].item));
     } else {
       scan.skipped.push_back({candidates[i].image_path, outcomes[i].reason});
+    }
+  }
+  if (!options.scan_memory_file.empty()) {
+    try {
+      writeScanMemory(options.scan_memory_file, memory);
+    } catch (const std::exception& failure) {  // only the next scan is slower
+      spdlog::warn("dataset scan memory {} not written: {}", options.scan_memory_file, failure.what());
     }
   }
   std::sort(scan.skipped.begin(), scan.skipped.end(), [](const SkippedFile& a, const SkippedFile& b) { return a.path < b.path; });
@@ -301,7 +352,7 @@ DatasetScan scanDataset(const DatasetOptions& options, const std::function<void(
   for (const SkippedFile& skipped : scan.skipped) spdlog::warn("dataset: skipped {}: {}", skipped.path, skipped.reason);
 
   if (scan.items.empty()) {
-    std::string detail = "dataset folder " + options.folder + ": no usable image (" + std::to_string(scan.skipped.size()) + " files skipped";
+    std::string detail = "dataset folder " + options.folder + ": no usable image (" + std::to_string(scan.skipped.size()) + (scan.skipped.size() == 1 ? " file skipped" : " files skipped");
     for (size_t i = 0; i < std::min<size_t>(3, scan.skipped.size()); ++i) {
       detail += "; " + scan.skipped[i].path + ": " + scan.skipped[i].reason;
     }

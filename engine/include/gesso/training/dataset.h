@@ -29,6 +29,9 @@ struct DatasetOptions {
   int keep_tags = 0;                  // ...except the first N
   std::array<uint8_t, 3> background{255, 255, 255};  // alpha composited on this
   int scan_threads = 0;               // images decoded in parallel by the pre-scan; 0: up to 4 (hardware threads)
+  // Optional JSON file (e.g. inside the cache folder) where the scan remembers each usable image's size and hashes by
+  // path, byte size and modification time: a rescan decodes only new or changed images. Empty: decode every image.
+  std::string scan_memory_file;
 };
 
 struct DatasetItem {
@@ -49,6 +52,7 @@ struct DatasetScan {
   std::vector<DatasetItem> items;               // sorted by path (deterministic)
   std::vector<SkippedFile> skipped;             // sorted by path
   std::map<std::pair<int, int>, int> bucket_counts;   // (w, h) -> images
+  int64_t images_decoded = 0;                   // the rest were unchanged since the scan memory was written
 };
 
 // Recursive scan. Candidates are files with an image extension (png, jpg, jpeg, webp, bmp, tif, tiff; any case);
