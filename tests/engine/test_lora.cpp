@@ -433,9 +433,48 @@ class LoraTest : public QObject {
     QCOMPARE(saved->tensor("lora_unet_input_blocks_1_0_in_layers_2.alpha").dim(), int64_t{0});
     QCOMPARE(saved->tensor("lora_unet_input_blocks_1_0_in_layers_2.alpha").to(at::kFloat).item<float>(), 1.0f);
     QCOMPARE(saved->tensor("lora_unet_input_blocks_1_1_proj_in.alpha").to(at::kFloat).item<float>(), 8.0f);
-    // An fp16 file merges like the fp32 values rounded to fp16.
+    // An fp16 file merges its fp16 values (upcast); the up weights are zero until trained, so train them first.
+    randomizeAdapters(*network, 12);
+    network->save(file, {}, at::kHalf);
+    network->detach();
+    const auto base = snapshot(model);
     lora::LoraMerger merger;
     merger.apply(model.unet, model.text_encoders, config, {application(file, 1.0)});
+    const auto merged = snapshot(model);
+    const auto half = io::SafetensorsFile::open(file);
+    const std::string module = "lora_unet_input_blocks_1_0_in_layers_2";
+    const at::Tensor down = half->tensor(module + ".lora_down.weight").to(at::kFloat);
+    const at::Tensor up = half->tensor(module + ".lora_up.weight").to(at::kFloat);
+    const at::Tensor expected = at::einsum("or,rikl->oikl", {up.flatten(1), down}) * (1.0 / 2.0);
+    const std::string weight = "unet.input_blocks.1.0.in_layers.2.weight";
+    GESSO_COMPARE_TENSORS("fp16 LoCon delta", merged.at(weight) - base.at(weight), expected, 1e-6, 0);
+  }
+
+  // A1111's dyn: only the first N ranks, the scale still alpha / full rank.
+  void dynDim() {
+    const ModelConfig config = test::tinySd1Config();
+    Model model = build(config);
+    lora::LoraOptions options;
+    options.rank = 4;
+    options.alpha = 2;
+    auto network = lora::LoraNetwork::attach(model.unet, model.text_encoders, config, options, 3);
+    randomizeAdapters(*network, 6);
+    const std::string file = path("dyn.safetensors");
+    network->save(file, {}, at::kFloat);
+    network->detach();
+    const auto base = snapshot(model);
+    lora::LoraMerger merger;
+    lora::LoraApplication lora = application(file, 1.0);
+    lora.dyn_dim = 1;
+    merger.apply(model.unet, model.text_encoders, config, {lora});
+    const auto merged = snapshot(model);
+    const auto saved = io::SafetensorsFile::open(file);
+    const std::string module = "lora_unet_output_blocks_0_1_transformer_blocks_0_ff_net_2";
+    const at::Tensor down = saved->tensor(module + ".lora_down.weight");
+    const at::Tensor up = saved->tensor(module + ".lora_up.weight");
+    const at::Tensor expected = at::matmul(up.slice(1, 0, 1), down.slice(0, 0, 1)) * (2.0 / 4.0);
+    const std::string weight = "unet.output_blocks.0.1.transformer_blocks.0.ff.net.2.weight";
+    GESSO_COMPARE_TENSORS("dyn 1 delta", merged.at(weight) - base.at(weight), expected, 1e-6, 0);
   }
 
   void badFiles() {

@@ -164,6 +164,8 @@ class LoraPipelineTest : public QObject {
     missing.lora_dir = lora_dir_;
     missing.prompt = "fox <lora:nobody:1>";
     GESSO_EXPECT_ERROR(pipeline::generate(*model_, missing), ErrorCode::FileNotFound, "nobody.safetensors");
+    missing.prompt = "fox <lora:../loras/styles/fox_style:1>";
+    GESSO_EXPECT_ERROR(pipeline::resolveLoras(missing), ErrorCode::InvalidArgument, "names a path");
     // A LoRA for another model: named error, and the model keeps generating base images.
     const std::string foreign = dir_.filePath("foreign.safetensors").toStdString();
     io::writeSafetensors(foreign, {{"lora_unet_input_blocks_8_1_proj_in.lora_down.weight", at::zeros({2, 32})},

@@ -293,6 +293,9 @@ std::vector<lora::LoraApplication> resolveLoras(const GenerateRequest& request) 
     if (request.lora_dir.empty()) {
       fail(ErrorCode::InvalidArgument, "the prompt names " + tag_text + " but no LoRA folder is set (lora_dir, --lora-dir)");
     }
+    if (tag.name.find_first_of("/\\") != std::string::npos || tag.name == "..") {
+      fail(ErrorCode::InvalidArgument, "the prompt's " + tag_text + " names a path; a tag names a file of the LoRA folder");
+    }
     const std::string file_name = tag.name + ".safetensors";
     fs::path found = fs::path(request.lora_dir) / file_name;
     std::error_code error;
