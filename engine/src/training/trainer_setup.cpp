@@ -144,6 +144,12 @@ void Trainer::Impl::setupData() {
   data_options.caption_dropout = config.caption_dropout;
   data_options.shuffle_tags = config.shuffle_tags;
   data_options.keep_tags = config.keep_tags;
+  const std::string cache = config.cache_dir.empty() ? defaultCacheDir() : config.cache_dir;
+  // Unchanged images are not decoded or hashed again on the next scan of the same folder.
+  std::error_code ignored;
+  fs::create_directories(cache, ignored);
+  data_options.scan_memory_file =
+      (fs::path(cache) / ("scan-" + util::sha256Hex(fs::absolute(config.data).string()).substr(0, 16) + ".json")).string();
   message("scanning " + config.data);
   DatasetScan scan = scanDataset(data_options);
   for (const auto& skipped : scan.skipped) message("skipped " + skipped.path + ": " + skipped.reason);
@@ -159,7 +165,6 @@ void Trainer::Impl::setupData() {
     total_steps = std::max<int64_t>(1, config.epochs) * std::max<int64_t>(1, per_epoch);
   }
 
-  const std::string cache = config.cache_dir.empty() ? defaultCacheDir() : config.cache_dir;
   latent_cache = std::make_unique<TensorCache>((fs::path(cache) / "latents").string(), hashModule(*model->vae));
   if (!config.train_text_encoder) {
     std::string hashes;
