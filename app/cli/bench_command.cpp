@@ -19,9 +19,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <torch/optim/adamw.h>
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 
 namespace gesso::cli {
@@ -257,6 +259,75 @@ void benchSample(const BenchOptions& options) {
             << preview_per_step * 1e3 << " ms, " << 100.0 * preview_per_step / plain << " % of a step)\n";
 }
 
+// Training steps of a full UNet fine-tune (forward, MSE backward, AdamW step) on random inputs, without and with
+// gradient checkpointing: seconds per step and peak memory (process peak RSS on the CPU, reset between the two).
+void benchTrain(const BenchOptions& options) {
+  BenchModel model = buildBenchModel(options);
+  const at::Device device(options.device);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(7);
+  const at::Tensor x = at::randn({options.batch, model.config.unet.in_channels, model.latent, model.latent}, generator).to(model.tensor_options);
+  const at::Tensor target = at::randn(x.sizes(), generator).to(model.tensor_options);
+  const at::Tensor timesteps = at::randint(0, 1000, {options.batch}, generator).to(model.tensor_options);
+  const diffusion::Conditioning conditioning = randomConditioning(model, options.batch, generator);
+  std::vector<at::Tensor> parameters = model.unet->parameters();
+  for (auto& p : parameters) p.requires_grad_(true);
+  torch::optim::AdamW optimizer(parameters, torch::optim::AdamWOptions(1e-6));
+
+  struct Measure {
+    double step_seconds = 0;
+    double peak_mib = 0;
+  };
+  auto measure = [&](bool checkpointing) {
+    model.unet->setGradientCheckpointing(checkpointing);
+    auto step = [&] {
+      optimizer.zero_grad();
+      const at::Tensor out = model.unet->forward(x, timesteps, conditioning.crossattn, conditioning.vector);
+      (out.to(at::kFloat) - target.to(at::kFloat)).pow(2).mean().backward();
+      optimizer.step();
+      synchronize(device);
+    };
+    for (int i = 0; i < options.warmup; ++i) step();
+    { std::ofstream("/proc/self/clear_refs") << "5"; }  // resets the peak RSS (Linux >= 4.0)
+    std::vector<double> seconds;
+    for (int i = 0; i < options.iterations; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      step();
+      seconds.push_back(secondsSince(start));
+    }
+    std::sort(seconds.begin(), seconds.end());
+    return Measure{seconds[seconds.size() / 2], static_cast<double>(processMemory().peak_resident_bytes) / (1024.0 * 1024.0)};
+  };
+  // Checkpointed first: memory the plain run frees may stay resident and would inflate a later peak.
+  const Measure checkpointed = measure(true);
+  const Measure plain = measure(false);
+  model.unet->setGradientCheckpointing(false);
+
+  nlohmann::json report{
+      {"benchmark", "train"},
+      {"preset", options.preset},
+      {"size", options.size},
+      {"batch", options.batch},
+      {"dtype", options.dtype},
+      {"device", options.device},
+      {"runtime", describe(runtimeInfo())},
+      {"parameters", model.parameters},
+      {"seconds_per_step", plain.step_seconds},
+      {"seconds_per_step_checkpointing", checkpointed.step_seconds},
+      {"peak_resident_mib", plain.peak_mib},
+      {"peak_resident_mib_checkpointing", checkpointed.peak_mib},
+      {"memory_note", device.is_cuda() ? "process RSS only; GPU memory is not measured by this build" : "process peak RSS"},
+  };
+  if (options.as_json) {
+    std::cout << report.dump(2) << '\n';
+    return;
+  }
+  std::cout << "runtime: " << report["runtime"].get<std::string>() << '\n'
+            << "train (full UNet, AdamW) " << options.preset << " (" << model.parameters / 1e6 << " M parameters), " << options.size
+            << "x" << options.size << ", batch " << options.batch << ", " << options.dtype << " on " << options.device << '\n'
+            << "  without gradient checkpointing: " << plain.step_seconds << " s/step, peak " << plain.peak_mib << " MiB\n"
+            << "  with gradient checkpointing:    " << checkpointed.step_seconds << " s/step, peak " << checkpointed.peak_mib << " MiB\n";
+}
+
 }  // namespace
 
 void addBenchCommand(CLI::App& app, CommandContext& context) {
@@ -282,6 +353,19 @@ void addBenchCommand(CLI::App& app, CommandContext& context) {
   sample->add_option("--dtype", options->dtype, "fp32, bf16 or fp16")->capture_default_str();
   sample->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
   sample->add_flag("--json", options->as_json, "Print JSON");
+  auto* train = bench->add_subcommand("train", "Time full-UNet training steps without and with gradient checkpointing");
+  train->add_option("--preset", options->preset, "sd15, sd21, sd21-v or sdxl")->capture_default_str();
+  train->add_option("--size", options->size, "Image side in pixels (latent = size / 8)")->capture_default_str();
+  train->add_option("--batch", options->batch, "Batch size")->capture_default_str();
+  train->add_option("--iterations", options->iterations, "Timed steps")->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--warmup", options->warmup, "Untimed steps first")->capture_default_str();
+  train->add_option("--dtype", options->dtype, "fp32, bf16 or fp16 (the weights' dtype)")->capture_default_str();
+  train->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
+  train->add_flag("--json", options->as_json, "Print JSON");
+  train->callback([&context, options] {
+    auto result = captureErrors([&] { benchTrain(*options); });
+    if (!result) reportError(context, result.error());
+  });
   sample->callback([&context, options] {
     auto result = captureErrors([&] { benchSample(*options); });
     if (!result) reportError(context, result.error());

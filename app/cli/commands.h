@@ -29,5 +29,6 @@ void addModelOptions(CLI::App& command, pipeline::GenerateRequest& request);
 void addGenerateCommand(CLI::App& app, CommandContext& context);
 void addCompareCommand(CLI::App& app, CommandContext& context);
 void addConvertCommand(CLI::App& app, CommandContext& context);
+void addTrainCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace gesso::cli

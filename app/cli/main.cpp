@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   addGenerateCommand(app, context);
   addCompareCommand(app, context);
   addConvertCommand(app, context);
+  addTrainCommand(app, context);
 
   try {
     app.parse(argc, argv);

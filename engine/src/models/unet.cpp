@@ -4,9 +4,11 @@
 
 #include "gesso/error.h"
 #include "gesso/nn/timestep_embedding.h"
+#include "gesso/training/grad_checkpoint.h"
 #include "gesso/util/shape_text.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <algorithm>
 
@@ -206,6 +208,18 @@ at::Tensor UNetImpl::embedTimesteps(const at::Tensor& timesteps, const at::Tenso
   return emb;
 }
 
+void UNetImpl::setGradientCheckpointing(bool enabled) {
+  gradient_checkpointing_ = enabled;
+  checkpoint_bodies_.clear();
+  if (!enabled) return;
+  auto body = [](UNetBlock block) {
+    return [block](const std::vector<at::Tensor>& in) mutable { return block->forward(in[0], in[1], in[2]); };
+  };
+  for (auto& block : input_block_list_) checkpoint_bodies_.push_back(body(block));
+  checkpoint_bodies_.push_back(body(middle_block));
+  for (auto& block : output_block_list_) checkpoint_bodies_.push_back(body(block));
+}
+
 at::Tensor UNetImpl::forward(const at::Tensor& x, const at::Tensor& timesteps, const at::Tensor& context,
                              const at::Tensor& y, const UNetBlockHook& hook) {
   if (!x.defined() || x.dim() != 4 || x.size(1) != config_.in_channels) {
@@ -242,19 +256,23 @@ at::Tensor UNetImpl::forward(const at::Tensor& x, const at::Tensor& timesteps, c
   if (hook) hook("emb", emb);
 
   const at::Tensor cond = context.to(x.scalar_type());
+  const bool checkpointing = gradient_checkpointing_ && at::GradMode::is_enabled();
+  auto run = [&](UNetBlock& block, size_t body, const at::Tensor& input) {
+    return checkpointing ? training::checkpointed(checkpoint_bodies_[body], {input, emb, cond}) : block(input, emb, cond);
+  };
   std::vector<at::Tensor> skips;
   at::Tensor h = x;
   for (size_t i = 0; i < input_block_list_.size(); ++i) {
-    h = input_block_list_[i](h, emb, cond);
+    h = run(input_block_list_[i], i, h);
     skips.push_back(h);
     if (hook) hook("input_blocks." + std::to_string(i), h);
   }
-  h = middle_block(h, emb, cond);
+  h = run(middle_block, input_block_list_.size(), h);
   if (hook) hook("middle_block", h);
   for (size_t i = 0; i < output_block_list_.size(); ++i) {
     h = at::cat({h, skips.back()}, 1);  // [N, C + C_skip, H, W]
     skips.pop_back();
-    h = output_block_list_[i](h, emb, cond);
+    h = run(output_block_list_[i], input_block_list_.size() + 1 + i, h);
     if (hook) hook("output_blocks." + std::to_string(i), h);
   }
   return out_conv(at::silu(nn::groupNormFloat32(out_norm, h)));

@@ -276,6 +276,24 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const ModelLoadOptions& options) 
   return model;
 }
 
+std::shared_ptr<LoadedModel> LoadedModel::fromNetworks(const ModelLoadOptions& options, const ModelConfig& config,
+                                                     models::UNet unet, models::AutoencoderKL vae,
+                                                     std::vector<models::TextEncoder> text_encoders,
+                                                     std::shared_ptr<models::ClipTokenizer> tokenizer) {
+  auto model = std::make_shared<LoadedModel>();
+  model->options_ = options;
+  model->device = parseDevice(options.device);
+  model->dtype = parsePrecision(options.precision, model->device);
+  model->config_ = config;
+  model->config_source_ = "built in memory";
+  model->unet = std::move(unet);
+  model->vae = std::move(vae);
+  model->text_encoders = std::move(text_encoders);
+  model->tokenizer = std::move(tokenizer);
+  model->hashed_ = true;  // no file to hash
+  return model;
+}
+
 const std::string& LoadedModel::shortHash() {
   if (!hashed_) {
     std::error_code error;

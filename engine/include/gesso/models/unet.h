@@ -1,5 +1,5 @@
 // sgm's openaimodel.UNetModel (the Stable Diffusion 1.x/2.x/XL denoiser) as LibTorch modules whose parameter names
-// are the checkpoint keys minus `model.diffusion_model.`. Inference only: dropout and checkpointing are absent.
+// are the checkpoint keys minus `model.diffusion_model.`. No dropout; blocks can be gradient-checkpointed for training.
 #pragma once
 
 #include "gesso/models/model_config.h"
@@ -53,6 +53,8 @@ struct UNetImpl : torch::nn::Module {
 
   // Applies to every attention layer (the default: the fused kernel where available, 256 MiB score chunks otherwise).
   void setAttentionOptions(const nn::AttentionOptions& options);
+  // Training: each block's activations are recomputed in backward instead of kept (only while grad mode is on).
+  void setGradientCheckpointing(bool enabled);
 
   const UNetConfig& config() const { return config_; }
 
@@ -71,6 +73,9 @@ struct UNetImpl : torch::nn::Module {
   std::vector<UNetBlock> input_block_list_;
   std::vector<UNetBlock> output_block_list_;
   std::vector<nn::SpatialTransformer> transformers_;
+  bool gradient_checkpointing_ = false;
+  // One body per block (input blocks, middle, output blocks); they must outlive backward, so they live here.
+  std::vector<std::function<at::Tensor(const std::vector<at::Tensor>&)>> checkpoint_bodies_;
 };
 TORCH_MODULE(UNet);
 

@@ -45,6 +45,12 @@ class LoadedModel {
  public:
   // Throws GessoError naming the file, key or field.
   static std::shared_ptr<LoadedModel> load(const ModelLoadOptions& options);
+  // Networks built elsewhere (training: random init, or weights being trained), generated from as they are.
+  // `options` is what requests must name (generate() compares them); `options.model` may name no file.
+  static std::shared_ptr<LoadedModel> fromNetworks(const ModelLoadOptions& options, const ModelConfig& config,
+                                                   models::UNet unet, models::AutoencoderKL vae,
+                                                   std::vector<models::TextEncoder> text_encoders,
+                                                   std::shared_ptr<models::ClipTokenizer> tokenizer);
 
   const ModelLoadOptions& options() const { return options_; }
   const ModelConfig& config() const { return config_; }

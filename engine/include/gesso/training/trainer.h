@@ -1,0 +1,62 @@
+// Fine-tuning on a folder of images (issue 4): LoRA or full, from a checkpoint or (full only) from random weights.
+// Trainer::run does the whole run: data scan and caches, the denoiser's training objective, AdamW with the
+// schedule, EMA, checkpoints that survive a kill, validation, samples and metrics; --resume continues bit-exactly.
+#pragma once
+
+#include "gesso/cancel_token.h"
+#include "gesso/training/metrics.h"
+#include "gesso/training/train_config.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace gesso::training {
+
+struct TrainCallbacks {
+  std::function<void(const StepMetrics&)> on_step;
+  std::function<void(const ValidationMetrics&)> on_validation;
+  std::function<void(const SampleMetrics&)> on_samples;
+  std::function<void(const CheckpointMetrics&)> on_checkpoint;
+  std::function<void(const std::string&)> on_message;  // human-readable progress (scan, caches, resume, stops)
+  const CancelToken* cancel = nullptr;     // checked between steps: a checkpoint is saved, then run() returns
+  const std::atomic<bool>* pause = nullptr;  // while true, the run waits between steps
+};
+
+enum class TrainStatus {
+  Completed,
+  Cancelled,    // stopped by the cancel token after saving
+  Diverged,     // the loss or the gradients became NaN/Inf: stopped, nothing saved after the last good checkpoint
+  OutOfMemory,  // during a step, a validation, a sample or a save: stopped, the last complete checkpoint kept
+  Failed,       // any other error after the start (a file gone, a full disk): stopped, the last complete checkpoint kept
+};
+const char* trainStatusName(TrainStatus status);  // "completed", "cancelled", "diverged", "out_of_memory", "failed"
+
+struct TrainResult {
+  TrainStatus status = TrainStatus::Completed;
+  int64_t step = 0;         // optimizer steps done
+  int64_t total_steps = 0;
+  std::string message;      // why it stopped (empty when completed)
+  std::string checkpoint;   // the newest complete checkpoint folder, empty if none
+  std::string output_file;  // the exported LoRA (RUN_DIR/lora.safetensors) or model (RUN_DIR/model.safetensors)
+};
+
+class Trainer {
+ public:
+  explicit Trainer(TrainConfig config);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Throws GessoError for what prevents a start (bad config, missing files, no usable image, no valid checkpoint
+  // to resume from); everything after the first step ends in a TrainResult.
+  TrainResult run(const TrainCallbacks& callbacks = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gesso::training
