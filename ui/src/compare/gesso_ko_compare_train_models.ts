@@ -296,10 +296,6 @@
         </translation>
     </message>
     <message>
-        <source>Read model details</source>
-        <translation>모델 정보 읽기</translation>
-    </message>
-    <message>
         <source>Damaged or unreadable: %1</source>
         <translation>손상되었거나 읽을 수 없음: %1</translation>
     </message>

@@ -3,7 +3,10 @@
 
 #include "gesso/error.h"
 
+#include <QApplication>
 #include <QFileInfo>
+#include <QPointer>
+#include <QThreadPool>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -91,32 +94,46 @@ void ModelsView::refresh() {
   summary_->setText(tr("%n model file(s)", nullptr, static_cast<int>(files_.size())) +
                     (invalid ? " · " + tr("%n unusable", nullptr, invalid) : QString()));
   updateButtons();
-  // Family and hash on the worker (hashing a checkpoint reads all of it); rows are filled as each one is done.
+  // Family and hash on a pool thread, not the engine worker: hashing reads every byte of each checkpoint (seconds
+  // per file), which must not hold up generation jobs. Rows are filled as each file is done; results reach the view
+  // through qApp (long-lived) and are dropped if the view is gone or has rescanned since.
+  if (inspection_stop_) inspection_stop_->store(true);
+  inspection_stop_ = std::make_shared<std::atomic<bool>>(false);
   const QList<ModelFileInfo> files = files_;
   const quint64 generation = generation_;
-  worker_.submit("inspect-models", tr("Read model details"), [this, files, generation](JobContext& context) {
+  QPointer<ModelsView> view(this);
+  auto stop = inspection_stop_;
+  QThreadPool::globalInstance()->start([view, files, generation, stop] {
     for (int row = 0; row < files.size(); ++row) {
-      if (context.isCancelled()) return;
+      if (stop->load()) return;
       if (files[row].kind == ModelKind::Invalid) continue;
       auto details = captureErrors([&] { return inspectModelFile(files[row]); });
       const QString error = details ? QString() : QString::fromStdString(details.error().detail);
       const ModelDetails value = details ? details.value() : ModelDetails{};
-      context.post(this, [this, row, generation, error, value] {
-        if (generation != generation_ || row >= table_->rowCount()) return;
-        if (!error.isEmpty()) {
-          setStatus(row, tr("Damaged or unreadable: %1").arg(error), true);
-          return;
-        }
-        table_->item(row, FamilyColumn)->setText(value.family);
-        table_->item(row, HashColumn)->setText(value.short_hash);
-        table_->item(row, HashColumn)->setToolTip(value.sha256);
-        setStatus(row, loaded_.contains(files_[row].path) ? tr("Loaded") : tr("OK"), false);
-      });
+      QMetaObject::invokeMethod(qApp, [view, row, generation, error, value] {
+        if (view) view->showDetails(generation, row, value, error);
+      }, Qt::QueuedConnection);
     }
-    context.post(this, [this, generation] {
-      if (generation == generation_) Q_EMIT inspectionFinished();
-    });
+    QMetaObject::invokeMethod(qApp, [view, generation] {
+      if (view && generation == view->generation_) Q_EMIT view->inspectionFinished();
+    }, Qt::QueuedConnection);
   });
+}
+
+ModelsView::~ModelsView() {
+  if (inspection_stop_) inspection_stop_->store(true);
+}
+
+void ModelsView::showDetails(quint64 generation, int row, const ModelDetails& value, const QString& error) {
+  if (generation != generation_ || row >= table_->rowCount()) return;
+  if (!error.isEmpty()) {
+    setStatus(row, tr("Damaged or unreadable: %1").arg(error), true);
+    return;
+  }
+  table_->item(row, FamilyColumn)->setText(value.family);
+  table_->item(row, HashColumn)->setText(value.short_hash);
+  table_->item(row, HashColumn)->setToolTip(value.sha256);
+  setStatus(row, loaded_.contains(files_[row].path) ? tr("Loaded") : tr("OK"), false);
 }
 
 pipeline::ModelLoadOptions ModelsView::loadOptions(const QString& path) const {

@@ -1,5 +1,5 @@
 // The Models view: checkpoints, VAEs and LoRAs found in the settings' folders with their family, size and hash
-// (read through the engine on the worker), load / unload of checkpoints into the worker's model cache, and a clear
+// (read through the engine on a pool thread), load / unload of checkpoints into the worker's model cache, and a clear
 // message for files that are not models or are damaged.
 #pragma once
 
@@ -9,6 +9,9 @@
 
 #include <QSet>
 #include <QWidget>
+
+#include <atomic>
+#include <memory>
 
 class QLabel;
 class QPushButton;
@@ -25,6 +28,7 @@ class ModelsView : public QWidget {
   enum Column { NameColumn, KindColumn, FamilyColumn, SizeColumn, HashColumn, StatusColumn, ColumnCount };
 
   explicit ModelsView(EngineWorker& worker, QWidget* parent = nullptr);
+  ~ModelsView() override;
 
   void applySettings(const AppSettingsValues& settings);  // rescans
   QTableWidget* table() const { return table_; }
@@ -47,6 +51,7 @@ class ModelsView : public QWidget {
 
  private:
   void setStatus(int row, const QString& text, bool error);
+  void showDetails(quint64 generation, int row, const ModelDetails& details, const QString& error);
   pipeline::ModelLoadOptions loadOptions(const QString& path) const;
   void updateButtons();
 
@@ -60,6 +65,7 @@ class ModelsView : public QWidget {
   QList<ModelFileInfo> files_;
   QSet<QString> loaded_;
   quint64 generation_ = 0;  // scans: results of an older scan's inspection are dropped
+  std::shared_ptr<std::atomic<bool>> inspection_stop_;  // set when the view goes or rescans
 };
 
 // The view for the main window: its worker and settings (followed on change); double-clicking a checkpoint opens
