@@ -3,9 +3,12 @@
 
 #include "gesso/error.h"
 
+#include <ATen/ATen.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <exception>
@@ -112,8 +115,17 @@ std::vector<std::string> wrapLabel(const std::string& text, size_t max_chars) {
 
 }  // namespace
 
+GenerateRequest cellRequest(const GenerateRequest& base, const CompareCell& cell) {
+  GenerateRequest request = base;
+  request.sampler = cell.sampler;
+  request.scheduler = cell.scheduler;
+  request.steps = cell.steps;
+  request.cfg_scale = cell.cfg_scale;
+  return request;
+}
+
 CompareResult compare(LoadedModel& model, const GenerateRequest& base_in, const std::vector<CompareCell>& cells,
-                      const CompareCallbacks& callbacks) {
+                      const CompareCallbacks& callbacks, const CompareOptions& options) {
   if (cells.empty()) fail(ErrorCode::InvalidArgument, "compare: no cells");
   CompareResult result;
   result.base = base_in;
@@ -130,50 +142,77 @@ CompareResult compare(LoadedModel& model, const GenerateRequest& base_in, const 
   result.cells = cells;
   std::vector<GenerateRequest> requests;
   for (const CompareCell& cell : cells) {
-    GenerateRequest request = result.base;
-    request.sampler = cell.sampler;
-    request.scheduler = cell.scheduler;
-    request.steps = cell.steps;
-    request.cfg_scale = cell.cfg_scale;
+    GenerateRequest request = cellRequest(result.base, cell);
     validateRequest(request);  // every cell checked before any runs
     requests.push_back(request);
   }
 
+  using Clock = std::chrono::steady_clock;
   const size_t count = cells.size();
   std::mutex mutex;
   std::condition_variable changed;
+  std::mutex turn;  // held by the one cell computing; the others wait for it (fair timings, no oversubscription)
   std::vector<int> reported(count, 0);
   std::vector<bool> finished(count, false);
   std::vector<std::exception_ptr> errors(count);
   std::vector<GenerateResult> results(count);
+  result.cell_ms.assign(count, 0.0);
+  result.step_latents.assign(count, {});
   CancelToken stop;  // set when any cell fails, so the others stop too
   auto stopped = [&] { return stop.isCancelled() || (callbacks.cancel && callbacks.cancel->isCancelled()); };
 
   auto worker = [&](size_t index) {
+    std::unique_lock<std::mutex> my_turn(turn, std::defer_lock);
+    Clock::time_point turn_started;
+    auto takeTurn = [&] {
+      my_turn.lock();
+      turn_started = Clock::now();
+    };
+    auto endTurn = [&] {
+      result.cell_ms[index] += std::chrono::duration<double, std::milli>(Clock::now() - turn_started).count();
+      my_turn.unlock();
+    };
     GenerateCallbacks cell_callbacks;
     // The caller's token is checked before every network call; another cell's failure stops this one at its next
     // step boundary.
     cell_callbacks.cancel = callbacks.cancel ? callbacks.cancel : &stop;
     cell_callbacks.on_step = [&, index](const StepEvent& event) {
-      std::unique_lock<std::mutex> lock(mutex);
-      if (callbacks.on_step) callbacks.on_step(static_cast<int>(index), event);
-      reported[index] = event.step + 1;
-      changed.notify_all();
-      changed.wait(lock, [&] {
-        if (stopped()) return true;
-        for (size_t j = 0; j < count; ++j) {
-          if (!finished[j] && reported[j] < reported[index]) return false;
-        }
-        return true;
-      });
+      endTurn();
+      if (options.keep_step_latents == KeepStepLatents::Yes && event.pass == 0) {
+        result.step_latents[index].push_back(StepLatent{event.step, event.sigma, event.x.detach().to(at::kFloat).cpu().clone(),
+                                                        event.denoised.detach().to(at::kFloat).cpu().clone()});
+      }
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        if (callbacks.on_time) callbacks.on_time(static_cast<int>(index), event.step, result.cell_ms[index]);
+        if (callbacks.on_step) callbacks.on_step(static_cast<int>(index), event);
+        reported[index] = event.step + 1 + (event.pass == 1 ? 1000000 : 0);
+        changed.notify_all();
+        changed.wait(lock, [&] {
+          if (stopped()) return true;
+          for (size_t j = 0; j < count; ++j) {
+            if (!finished[j] && reported[j] < reported[index]) return false;
+          }
+          return true;
+        });
+      }
       if (stopped()) fail(ErrorCode::Cancelled, "the compare job was stopped");
+      takeTurn();
+    };
+    // Previews come after the step callback (the barrier) and are computed in the cell's turn.
+    cell_callbacks.on_preview = [&, index](const PreviewEvent& event) {
+      if (!callbacks.on_preview) return;
+      std::lock_guard<std::mutex> lock(mutex);
+      callbacks.on_preview(static_cast<int>(index), event);
     };
     try {
+      takeTurn();
       results[index] = generate(model, requests[index], cell_callbacks);
     } catch (...) {
       errors[index] = std::current_exception();
       stop.cancel();
     }
+    if (my_turn.owns_lock()) endTurn();
     std::lock_guard<std::mutex> lock(mutex);
     finished[index] = true;
     changed.notify_all();
@@ -196,6 +235,23 @@ CompareResult compare(LoadedModel& model, const GenerateRequest& base_in, const 
   }
 
   for (auto& cell_result : results) result.images.push_back(std::move(cell_result.images.at(0).image));
+  std::vector<std::string> labels;
+  for (const auto& cell : cells) labels.push_back(cell.label());
+  result.grid = compareGrid(cells, result.images, labels);
+  return result;
+}
+
+image::Image compareGrid(const std::vector<CompareCell>& cells, const std::vector<image::Image>& images,
+                         const std::vector<std::string>& label_texts) {
+  const size_t count = cells.size();
+  if (count == 0 || images.size() != count || label_texts.size() != count) {
+    fail(ErrorCode::InvalidArgument, "compare grid: needs one image and one label per cell");
+  }
+  for (const auto& image : images) {
+    if (image.width != images[0].width || image.height != images[0].height) {
+      fail(ErrorCode::ShapeMismatch, "compare grid: every cell's image must have the same size");
+    }
+  }
   // Grid: one column per (sampler, scheduler), one row per (steps, CFG); a label strip over each image, its words
   // wrapped to the cell's width (the 3x5 font at scale 2 where cells are wide enough, else scale 1).
   size_t per_row = 1;
@@ -205,27 +261,27 @@ CompareResult compare(LoadedModel& model, const GenerateRequest& base_in, const 
   if (count % per_row != 0) per_row = 1;
   const size_t rows = per_row;            // cells per (sampler, scheduler) group
   const size_t columns = count / rows;    // groups
-  const int64_t cell_width = result.images[0].width;
+  const int64_t cell_width = images[0].width;
   const int label_scale = cell_width >= 160 ? 2 : 1;
   const size_t max_chars = static_cast<size_t>(std::max<int64_t>(1, (cell_width - 4) / (4 * label_scale)));
   std::vector<std::vector<std::string>> labels;
   size_t label_lines = 1;
-  for (const auto& cell : cells) {
-    labels.push_back(wrapLabel(cell.label(), max_chars));
+  for (const auto& text : label_texts) {
+    labels.push_back(wrapLabel(text, max_chars));
     label_lines = std::max(label_lines, labels.back().size());
   }
   const int64_t line_height = 6 * label_scale;
   const int64_t label_height = 4 + static_cast<int64_t>(label_lines) * line_height;
-  const int64_t cell_height = result.images[0].height + label_height;
-  result.grid = image::makeImage(cell_width * static_cast<int64_t>(columns), cell_height * static_cast<int64_t>(rows), 3);
+  const int64_t cell_height = images[0].height + label_height;
+  image::Image grid = image::makeImage(cell_width * static_cast<int64_t>(columns), cell_height * static_cast<int64_t>(rows), 3);
   for (size_t i = 0; i < count; ++i) {
     const int64_t left = static_cast<int64_t>(i / rows) * cell_width;
     const int64_t top = static_cast<int64_t>(i % rows) * cell_height;
-    const image::Image& source = result.images[i];
+    const image::Image& source = images[i];
     for (int64_t y = 0; y < source.height; ++y) {
       for (int64_t x = 0; x < source.width; ++x) {
         const uint8_t* from = source.pixel(x, y);
-        uint8_t* to = result.grid.pixel(left + x, top + label_height + y);
+        uint8_t* to = grid.pixel(left + x, top + label_height + y);
         for (int c = 0; c < 3; ++c) to[c] = from[std::min(c, source.channels - 1)];
       }
     }
@@ -236,12 +292,12 @@ CompareResult compare(LoadedModel& model, const GenerateRequest& base_in, const 
     for (int64_t y = 0; y < label_height; ++y) {
       for (int64_t x = 0; x < cell_width; ++x) {
         const uint8_t* from = strip.pixel(x, y);
-        uint8_t* to = result.grid.pixel(left + x, top + y);
+        uint8_t* to = grid.pixel(left + x, top + y);
         for (int c = 0; c < 3; ++c) to[c] = from[c];
       }
     }
   }
-  return result;
+  return grid;
 }
 
 }  // namespace gesso::pipeline

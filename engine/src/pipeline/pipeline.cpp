@@ -144,7 +144,38 @@ at::Tensor runPass(LoadedModel& model, const GenerateRequest& request, const dif
   return x;
 }
 
+// The training schedule the denoiser and the sampling schedules are built on (zero terminal SNR when asked).
+diffusion::DiscreteSchedule trainingSchedule(const GenerateRequest& request) {
+  return request.zero_terminal_snr
+             ? diffusion::DiscreteSchedule(diffusion::rescaleZeroTerminalSnr(diffusion::alphasCumprod(diffusion::scaledLinearBetas())))
+             : diffusion::DiscreteSchedule::stableDiffusion();
+}
+
+diffusion::SchedulerContext schedulerContext(const LoadedModel& model, const diffusion::DiscreteSchedule& schedule) {
+  diffusion::SchedulerContext context;
+  context.schedule = &schedule;
+  context.ays_model = model.config().family == ModelFamily::SDXL ? diffusion::AysModel::SDXL : diffusion::AysModel::SD1;
+  return context;
+}
+
+GenerateResult generateImpl(LoadedModel& model, const GenerateRequest& request_in, const LatentStart* start,
+                            const GenerateCallbacks& callbacks);
+
 }  // namespace
+
+at::Tensor requestSigmas(const LoadedModel& model, const GenerateRequest& request) {
+  const diffusion::DiscreteSchedule schedule = trainingSchedule(request);
+  return diffusion::makeSigmas(request.scheduler, schedulerContext(model, schedule), request.steps);
+}
+
+GenerateResult generate(LoadedModel& model, const GenerateRequest& request, const GenerateCallbacks& callbacks) {
+  return generateImpl(model, request, nullptr, callbacks);
+}
+
+GenerateResult generateFrom(LoadedModel& model, const GenerateRequest& request, const LatentStart& start,
+                            const GenerateCallbacks& callbacks) {
+  return generateImpl(model, request, &start, callbacks);
+}
 
 std::string findTokenizer(const std::string& explicit_path, const std::string& model_path) {
   std::vector<std::string> looked;
@@ -338,7 +369,10 @@ std::vector<image::Image> latentPreviewImages(const at::Tensor& latent, ModelFam
   return image::tensorToImages(latentPreview(latent, family).cpu());
 }
 
-GenerateResult generate(LoadedModel& model, const GenerateRequest& request_in, const GenerateCallbacks& callbacks) {
+namespace {
+
+GenerateResult generateImpl(LoadedModel& model, const GenerateRequest& request_in, const LatentStart* start,
+                            const GenerateCallbacks& callbacks) {
   validateRequest(request_in);
   if (!(ModelLoadOptions::fromRequest(request_in) == model.options())) {
     fail(ErrorCode::InvalidArgument, "generate: the request's model, config, vae, tokenizer, device or precision differ "
@@ -389,16 +423,23 @@ GenerateResult generate(LoadedModel& model, const GenerateRequest& request_in, c
   if (config.family == ModelFamily::SDXL) sdxlVectors(height, width);
 
   // The denoiser over the training schedule k-diffusion and A1111 use; the sampling schedule from the same table.
-  const diffusion::DiscreteSchedule schedule =
-      request.zero_terminal_snr
-          ? diffusion::DiscreteSchedule(diffusion::rescaleZeroTerminalSnr(diffusion::alphasCumprod(diffusion::scaledLinearBetas())))
-          : diffusion::DiscreteSchedule::stableDiffusion();
+  const diffusion::DiscreteSchedule schedule = trainingSchedule(request);
   const diffusion::DenoiserOptions denoiser_options =
       config.prediction == Prediction::V ? diffusion::DenoiserOptions::velocity() : diffusion::DenoiserOptions::epsilon();
   const diffusion::Denoiser denoiser(diffusion::unetNetwork(model.unet), denoiser_options, schedule.sigmas());
-  diffusion::SchedulerContext scheduler_context;
-  scheduler_context.schedule = &schedule;
-  scheduler_context.ays_model = config.family == ModelFamily::SDXL ? diffusion::AysModel::SDXL : diffusion::AysModel::SD1;
+  const diffusion::SchedulerContext scheduler_context = schedulerContext(model, schedule);
+  if (start) {
+    if (request.batch_count != 1) fail(ErrorCode::InvalidArgument, "generateFrom: batch_count must be 1");
+    const std::vector<int64_t> expected{batch, latent_channels, h, w};
+    if (!start->x.defined() || start->x.sizes().vec() != expected) {
+      fail(ErrorCode::ShapeMismatch, "generateFrom: the start latent must be [" + std::to_string(batch) + ", " +
+                                         std::to_string(latent_channels) + ", " + std::to_string(h) + ", " +
+                                         std::to_string(w) + "] for this request");
+    }
+    if (!start->sigmas.defined() || start->sigmas.dim() != 1 || start->sigmas.size(0) < 2) {
+      fail(ErrorCode::InvalidArgument, "generateFrom: the start needs at least two sigmas (one step)");
+    }
+  }
   const diffusion::GuidanceOptions guidance{request.cfg_scale, request.cfg_rescale};
 
   // img2img / inpaint sources.
@@ -448,6 +489,10 @@ GenerateResult generate(LoadedModel& model, const GenerateRequest& request_in, c
     } else {
       pass.x = noise * sigmas[0].item<double>();
     }
+    if (start) {
+      pass.x = start->x.to(latent_options).clone();  // the caller keeps its latent (samplers may work in place)
+      sigmas = start->sigmas.to(at::kFloat).cpu();
+    }
     pass.sigmas = sigmas;
     at::Tensor x = runPass(model, request, guided, pass, callbacks);
 
@@ -486,5 +531,7 @@ GenerateResult generate(LoadedModel& model, const GenerateRequest& request_in, c
   }
   return result;
 }
+
+}  // namespace
 
 }  // namespace gesso::pipeline

@@ -128,6 +128,21 @@ std::vector<lora::LoraApplication> resolveLoras(const GenerateRequest& request);
 // a second CPU generator seeded with the same seed. Throws GessoError (Cancelled when the token is set).
 GenerateResult generate(LoadedModel& model, const GenerateRequest& request, const GenerateCallbacks& callbacks = {});
 
+// The first pass's sampling schedule of a request before any img2img entry: its scheduler's `steps` + 1 descending
+// sigmas over the model's training schedule (rescaled to zero terminal SNR when the request asks), as generate() uses.
+at::Tensor requestSigmas(const LoadedModel& model, const GenerateRequest& request);
+
+// A start other than noise, for forks (pipeline/fork.h): the first pass of the request (batch_count 1) continues from
+// `x` [batch_size, C, h, w] (sampler space, at noise level sigmas[0]) over `sigmas` (float, descending, ending in 0)
+// instead of drawing noise and computing its schedule; inpainting still blends with the request's mask, and a hires
+// pass runs after it as the request asks.
+struct LatentStart {
+  at::Tensor x;
+  at::Tensor sigmas;
+};
+GenerateResult generateFrom(LoadedModel& model, const GenerateRequest& request, const LatentStart& start,
+                            const GenerateCallbacks& callbacks = {});
+
 // The initial noise for a batch: float32 CPU randn of `shape` from a generator seeded with `seed`.
 at::Tensor initialNoise(uint64_t seed, const std::vector<int64_t>& shape);
 

@@ -1,0 +1,783 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="ko_KR">
+<!-- The Compare, Train and Models strings (helper compare): contexts to merge into translations/gesso_ko.ts. -->
+<context>
+    <name>gesso::ui::CompareCellView</name>
+    <message>
+        <source>Open in Generate</source>
+        <translation>생성 탭에서 열기</translation>
+    </message>
+    <message>
+        <source>Fork…</source>
+        <translation>분기…</translation>
+    </message>
+    <message>
+        <source>Open this cell's settings in the Generate tab</source>
+        <translation>이 셀의 설정을 생성 탭에서 엽니다</translation>
+    </message>
+    <message>
+        <source>Continue this cell from the shown step with other settings</source>
+        <translation>표시된 단계부터 다른 설정으로 이 셀을 이어서 생성합니다</translation>
+    </message>
+    <message>
+        <source>step %1 of %2</source>
+        <translation>%2단계 중 %1단계</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1초</translation>
+    </message>
+</context>
+<context>
+    <name>gesso::ui::CompareTab</name>
+    <message>
+        <source>Show every cell at this step</source>
+        <translation>모든 셀을 이 단계로 표시</translation>
+    </message>
+    <message>
+        <source>Step: live</source>
+        <translation>단계: 실시간</translation>
+    </message>
+    <message>
+        <source>Failed: %1</source>
+        <translation>실패: %1</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>취소됨</translation>
+    </message>
+    <message>
+        <source>Checkpoint (from the models folder, or a path)</source>
+        <translation>체크포인트 (모델 폴더에서 선택하거나 경로 입력)</translation>
+    </message>
+    <message>
+        <source>Prompt</source>
+        <translation>프롬프트</translation>
+    </message>
+    <message>
+        <source>Negative prompt</source>
+        <translation>네거티브 프롬프트</translation>
+    </message>
+    <message>
+        <source>Seed (-1: random, the same for every cell)</source>
+        <translation>시드 (-1: 무작위, 모든 셀에 같은 값)</translation>
+    </message>
+    <message>
+        <source>Step counts, comma separated</source>
+        <translation>단계 수, 쉼표로 구분</translation>
+    </message>
+    <message>
+        <source>CFG scales, comma separated</source>
+        <translation>CFG 스케일, 쉼표로 구분</translation>
+    </message>
+    <message>
+        <source>Compare</source>
+        <translation>비교</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>취소</translation>
+    </message>
+    <message>
+        <source>Export grid…</source>
+        <translation>그리드 내보내기…</translation>
+    </message>
+    <message>
+        <source>From Generate</source>
+        <translation>생성 탭에서 가져오기</translation>
+    </message>
+    <message>
+        <source>Take the model, prompts, seed and size from the Generate tab</source>
+        <translation>생성 탭의 모델, 프롬프트, 시드, 크기를 가져옵니다</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <source>Negative</source>
+        <translation>네거티브</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>시드</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>크기</translation>
+    </message>
+    <message>
+        <source>Samplers</source>
+        <translation>샘플러</translation>
+    </message>
+    <message>
+        <source>Schedulers</source>
+        <translation>스케줄러</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>단계</translation>
+    </message>
+    <message>
+        <source>CFG</source>
+        <translation>CFG</translation>
+    </message>
+    <message>
+        <source>Export grid</source>
+        <translation>그리드 내보내기</translation>
+    </message>
+    <message>
+        <source>PNG images (*.png)</source>
+        <translation>PNG 이미지 (*.png)</translation>
+    </message>
+    <message>
+        <source>Export failed: %1</source>
+        <translation>내보내기 실패: %1</translation>
+    </message>
+    <message>
+        <source>Grid written to %1</source>
+        <translation>그리드를 %1에 저장했습니다</translation>
+    </message>
+    <message>
+        <source>Check at least one sampler.</source>
+        <translation>샘플러를 하나 이상 선택하세요.</translation>
+    </message>
+    <message>
+        <source>Check at least one scheduler.</source>
+        <translation>스케줄러를 하나 이상 선택하세요.</translation>
+    </message>
+    <message>
+        <source>Steps must be whole numbers separated by commas.</source>
+        <translation>단계 수는 쉼표로 구분한 정수여야 합니다.</translation>
+    </message>
+    <message>
+        <source>CFG scales must be numbers separated by commas.</source>
+        <translation>CFG 스케일은 쉼표로 구분한 숫자여야 합니다.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Running %n cell(s)…</source>
+        <translation>
+            <numerusform>셀 %n개 실행 중…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Compare %n cell(s)</source>
+        <translation>
+            <numerusform>셀 %n개 비교</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Finished %n cell(s).</source>
+        <translation>
+            <numerusform>셀 %n개 완료.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Step %1 (final)</source>
+        <translation>%1단계 (최종)</translation>
+    </message>
+    <message>
+        <source>Step %1</source>
+        <translation>%1단계</translation>
+    </message>
+    <message>
+        <source>Cell %1 has no latent at step %2 (forks need a finished run).</source>
+        <translation>셀 %1에는 %2단계의 잠재 표현이 없습니다 (분기는 끝난 실행에서만 가능합니다).</translation>
+    </message>
+    <message>
+        <source>fork of %1 at step %2: %3</source>
+        <translation>셀 %1의 %2단계 분기: %3</translation>
+    </message>
+    <message>
+        <source>Forking cell %1 at step %2…</source>
+        <translation>셀 %1을 %2단계에서 분기하는 중…</translation>
+    </message>
+    <message>
+        <source>Fork finished.</source>
+        <translation>분기 완료.</translation>
+    </message>
+</context>
+<context>
+    <name>gesso::ui::ForkDialog</name>
+    <message>
+        <source>Fork from step %1</source>
+        <translation>%1단계에서 분기</translation>
+    </message>
+    <message>
+        <source>Steps of the new schedule; the fork runs the part below the cell's noise level at this step</source>
+        <translation>새 스케줄의 단계 수. 분기는 이 단계에서 셀의 노이즈 수준보다 낮은 부분만 실행합니다</translation>
+    </message>
+    <message>
+        <source>Sampler</source>
+        <translation>샘플러</translation>
+    </message>
+    <message>
+        <source>Scheduler</source>
+        <translation>스케줄러</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>단계</translation>
+    </message>
+    <message>
+        <source>CFG scale</source>
+        <translation>CFG 스케일</translation>
+    </message>
+    <message>
+        <source>Prompt</source>
+        <translation>프롬프트</translation>
+    </message>
+    <message>
+        <source>Negative prompt</source>
+        <translation>네거티브 프롬프트</translation>
+    </message>
+</context>
+<context>
+    <name>gesso::ui::ModelsView</name>
+    <message>
+        <source>Name</source>
+        <translation>이름</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>종류</translation>
+    </message>
+    <message>
+        <source>Family</source>
+        <translation>계열</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>크기</translation>
+    </message>
+    <message>
+        <source>Hash</source>
+        <translation>해시</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>상태</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>새로 고침</translation>
+    </message>
+    <message>
+        <source>Load</source>
+        <translation>불러오기</translation>
+    </message>
+    <message>
+        <source>Unload</source>
+        <translation>내리기</translation>
+    </message>
+    <message>
+        <source>Load the selected checkpoint now, so the next job starts at once</source>
+        <translation>선택한 체크포인트를 지금 불러와 다음 작업이 바로 시작되게 합니다</translation>
+    </message>
+    <message>
+        <source>Loaded</source>
+        <translation>불러옴</translation>
+    </message>
+    <message>
+        <source>Reading…</source>
+        <translation>읽는 중…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n model file(s)</source>
+        <translation>
+            <numerusform>모델 파일 %n개</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n unusable</source>
+        <translation>
+            <numerusform>사용 불가 %n개</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Damaged or unreadable: %1</source>
+        <translation>손상되었거나 읽을 수 없음: %1</translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation>정상</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>불러오는 중…</translation>
+    </message>
+    <message>
+        <source>Load %1</source>
+        <translation>%1 불러오기</translation>
+    </message>
+    <message>
+        <source>Cannot load: %1</source>
+        <translation>불러올 수 없음: %1</translation>
+    </message>
+    <message>
+        <source>Unload %1</source>
+        <translation>%1 내리기</translation>
+    </message>
+</context>
+<context>
+    <name>gesso::ui::DatasetPanel</name>
+    <message>
+        <source>Folder of images with .txt captions</source>
+        <translation>.txt 캡션이 있는 이미지 폴더</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>찾아보기…</translation>
+    </message>
+    <message>
+        <source>Scan</source>
+        <translation>검사</translation>
+    </message>
+    <message>
+        <source>Caption of the selected image</source>
+        <translation>선택한 이미지의 캡션</translation>
+    </message>
+    <message>
+        <source>Save caption</source>
+        <translation>캡션 저장</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>파일</translation>
+    </message>
+    <message>
+        <source>Why it was skipped</source>
+        <translation>건너뛴 이유</translation>
+    </message>
+    <message>
+        <source>Bucket (w × h)</source>
+        <translation>버킷 (가로 × 세로)</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>이미지</translation>
+    </message>
+    <message>
+        <source>Skipped files</source>
+        <translation>건너뛴 파일</translation>
+    </message>
+    <message>
+        <source>Buckets</source>
+        <translation>버킷</translation>
+    </message>
+    <message>
+        <source>Dataset folder</source>
+        <translation>데이터셋 폴더</translation>
+    </message>
+    <message>
+        <source>Saved</source>
+        <translation>저장됨</translation>
+    </message>
+    <message>
+        <source>Scanning…</source>
+        <translation>검사 중…</translation>
+    </message>
+    <message>
+        <source>Scan %1</source>
+        <translation>%1 검사</translation>
+    </message>
+    <message>
+        <source>Cannot use this folder: %1</source>
+        <translation>이 폴더를 사용할 수 없음: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n usable image(s)</source>
+        <translation>
+            <numerusform>사용 가능한 이미지 %n개</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n skipped</source>
+        <translation>
+            <numerusform>건너뜀 %n개</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n bucket(s)</source>
+        <translation>
+            <numerusform>버킷 %n개</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>No image is selected.</source>
+        <translation>선택된 이미지가 없습니다.</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>%1을(를) 쓸 수 없음: %2</translation>
+    </message>
+</context>
+<context>
+    <name>gesso::ui::TrainChart</name>
+    <message>
+        <source>Step</source>
+        <translation>단계</translation>
+    </message>
+    <message>
+        <source>Loss</source>
+        <translation>손실</translation>
+    </message>
+    <message>
+        <source>Learning rate</source>
+        <translation>학습률</translation>
+    </message>
+    <message>
+        <source>Loss (smoothed)</source>
+        <translation>손실 (평활)</translation>
+    </message>
+    <message>
+        <source>Validation loss</source>
+        <translation>검증 손실</translation>
+    </message>
+    <message>
+        <source>step %1: loss %2</source>
+        <translation>%1단계: 손실 %2</translation>
+    </message>
+    <message>
+        <source>, smoothed %1</source>
+        <translation>, 평활 %1</translation>
+    </message>
+    <message>
+        <source>, lr %1</source>
+        <translation>, 학습률 %1</translation>
+    </message>
+    <message>
+        <source>
+validation at step %1: %2</source>
+        <translation>
+%1단계 검증: %2</translation>
+    </message>
+</context>
+<context>
+    <name>gesso::ui::TrainTab</name>
+    <message>
+        <source>Use in Generate</source>
+        <translation>생성 탭에서 사용</translation>
+    </message>
+    <message>
+        <source>%1 holds no model or LoRA file.</source>
+        <translation>%1에 모델이나 LoRA 파일이 없습니다.</translation>
+    </message>
+    <message>
+        <source>Cannot copy %1 to %2.</source>
+        <translation>%1을(를) %2(으)로 복사할 수 없습니다.</translation>
+    </message>
+    <message>
+        <source>Training could not run: %1</source>
+        <translation>학습을 실행할 수 없음: %1</translation>
+    </message>
+    <message>
+        <source>Stopped before it started.</source>
+        <translation>시작하기 전에 중지되었습니다.</translation>
+    </message>
+    <message>
+        <source>Checkpoint to train from</source>
+        <translation>학습을 시작할 체크포인트</translation>
+    </message>
+    <message>
+        <source>Sets the defaults below for this model family</source>
+        <translation>이 모델 계열에 맞게 아래 기본값을 설정합니다</translation>
+    </message>
+    <message>
+        <source>LoRA</source>
+        <translation>LoRA</translation>
+    </message>
+    <message>
+        <source>Full fine-tune</source>
+        <translation>전체 미세 조정</translation>
+    </message>
+    <message>
+        <source>Run folder (checkpoints, samples, metrics.jsonl)</source>
+        <translation>실행 폴더 (체크포인트, 샘플, metrics.jsonl)</translation>
+    </message>
+    <message>
+        <source>Basic</source>
+        <translation>기본</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <source>Family</source>
+        <translation>계열</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>방식</translation>
+    </message>
+    <message>
+        <source>Output</source>
+        <translation>출력</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>단계</translation>
+    </message>
+    <message>
+        <source>Batch size</source>
+        <translation>배치 크기</translation>
+    </message>
+    <message>
+        <source>Learning rate</source>
+        <translation>학습률</translation>
+    </message>
+    <message>
+        <source>LoRA rank</source>
+        <translation>LoRA 랭크</translation>
+    </message>
+    <message>
+        <source>LoRA alpha</source>
+        <translation>LoRA 알파</translation>
+    </message>
+    <message>
+        <source>Resolution</source>
+        <translation>해상도</translation>
+    </message>
+    <message>
+        <source>EMA decay; 0 turns it off</source>
+        <translation>EMA 감쇠율. 0이면 끕니다</translation>
+    </message>
+    <message>
+        <source>Gradient checkpointing</source>
+        <translation>그래디언트 체크포인팅</translation>
+    </message>
+    <message>
+        <source>γ of min-SNR-γ loss weighting; 0 turns it off</source>
+        <translation>min-SNR-γ 손실 가중치의 γ. 0이면 끕니다</translation>
+    </message>
+    <message>
+        <source>File with one prompt per line</source>
+        <translation>한 줄에 프롬프트 하나씩 적은 파일</translation>
+    </message>
+    <message>
+        <source>Random horizontal flips</source>
+        <translation>무작위 좌우 반전</translation>
+    </message>
+    <message>
+        <source>Aspect-ratio buckets</source>
+        <translation>종횡비 버킷</translation>
+    </message>
+    <message>
+        <source>Train the text encoder too</source>
+        <translation>텍스트 인코더도 학습</translation>
+    </message>
+    <message>
+        <source>LoCon rank of the 3×3 convolutions; 0 turns it off</source>
+        <translation>3×3 합성곱의 LoCon 랭크. 0이면 끕니다</translation>
+    </message>
+    <message>
+        <source>Advanced</source>
+        <translation>고급</translation>
+    </message>
+    <message>
+        <source>Gradient accumulation</source>
+        <translation>그래디언트 누적</translation>
+    </message>
+    <message>
+        <source>LR schedule</source>
+        <translation>학습률 스케줄</translation>
+    </message>
+    <message>
+        <source>Warm-up steps</source>
+        <translation>워밍업 단계</translation>
+    </message>
+    <message>
+        <source>EMA decay</source>
+        <translation>EMA 감쇠율</translation>
+    </message>
+    <message>
+        <source>Mixed precision</source>
+        <translation>혼합 정밀도</translation>
+    </message>
+    <message>
+        <source>Min-SNR γ</source>
+        <translation>Min-SNR γ</translation>
+    </message>
+    <message>
+        <source>Noise offset</source>
+        <translation>노이즈 오프셋</translation>
+    </message>
+    <message>
+        <source>Save every (steps)</source>
+        <translation>저장 간격 (단계)</translation>
+    </message>
+    <message>
+        <source>Checkpoints kept</source>
+        <translation>보관할 체크포인트 수</translation>
+    </message>
+    <message>
+        <source>Sample every (steps)</source>
+        <translation>샘플 간격 (단계)</translation>
+    </message>
+    <message>
+        <source>Sample prompts</source>
+        <translation>샘플 프롬프트</translation>
+    </message>
+    <message>
+        <source>Validation split</source>
+        <translation>검증 비율</translation>
+    </message>
+    <message>
+        <source>Validate every (steps)</source>
+        <translation>검증 간격 (단계)</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>시드</translation>
+    </message>
+    <message>
+        <source>LoCon rank</source>
+        <translation>LoCon 랭크</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>시작</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>일시 정지</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>중지</translation>
+    </message>
+    <message>
+        <source>Save a checkpoint and stop</source>
+        <translation>체크포인트를 저장하고 중지합니다</translation>
+    </message>
+    <message>
+        <source>Open run…</source>
+        <translation>실행 열기…</translation>
+    </message>
+    <message>
+        <source>Step</source>
+        <translation>단계</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>시간</translation>
+    </message>
+    <message>
+        <source>Validation loss</source>
+        <translation>검증 손실</translation>
+    </message>
+    <message>
+        <source>Folder</source>
+        <translation>폴더</translation>
+    </message>
+    <message>
+        <source>Checkpoints</source>
+        <translation>체크포인트</translation>
+    </message>
+    <message>
+        <source>Run folder</source>
+        <translation>실행 폴더</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>재개</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>시작하는 중…</translation>
+    </message>
+    <message>
+        <source>Train %1</source>
+        <translation>%1 학습</translation>
+    </message>
+    <message>
+        <source>Finished: %1</source>
+        <translation>완료: %1</translation>
+    </message>
+    <message>
+        <source>Stopped (%1): %2</source>
+        <translation>중지됨 (%1): %2</translation>
+    </message>
+    <message>
+        <source>Paused (between steps).</source>
+        <translation>일시 정지됨 (단계 사이).</translation>
+    </message>
+    <message>
+        <source>Resumed.</source>
+        <translation>재개됨.</translation>
+    </message>
+    <message>
+        <source>Stopping: saving a checkpoint…</source>
+        <translation>중지하는 중: 체크포인트 저장…</translation>
+    </message>
+    <message>
+        <source>Step %1 / %2 · epoch %3 · loss %4 (smoothed %5) · lr %6 · %7 images/s · ETA %8</source>
+        <translation>%1 / %2단계 · 에포크 %3 · 손실 %4 (평활 %5) · 학습률 %6 · 초당 이미지 %7장 · 남은 시간 %8</translation>
+    </message>
+    <message>
+        <source>step %1</source>
+        <translation>%1단계</translation>
+    </message>
+    <message>
+        <source>A run is in progress.</source>
+        <translation>실행 중인 학습이 있습니다.</translation>
+    </message>
+    <message>
+        <source>Cannot read the run: %1</source>
+        <translation>실행을 읽을 수 없음: %1</translation>
+    </message>
+    <message>
+        <source>Run ended: %1 %2</source>
+        <translation>실행 종료: %1 %2</translation>
+    </message>
+</context>
+<context>
+    <name>ModelFolders</name>
+    <message>
+        <source>Checkpoint</source>
+        <translation>체크포인트</translation>
+    </message>
+    <message>
+        <source>VAE</source>
+        <translation>VAE</translation>
+    </message>
+    <message>
+        <source>LoRA</source>
+        <translation>LoRA</translation>
+    </message>
+    <message>
+        <source>Not a model</source>
+        <translation>모델 아님</translation>
+    </message>
+    <message>
+        <source>%1 GiB</source>
+        <translation>%1 GiB</translation>
+    </message>
+    <message>
+        <source>%1 MiB</source>
+        <translation>%1 MiB</translation>
+    </message>
+    <message>
+        <source>%1 KiB</source>
+        <translation>%1 KiB</translation>
+    </message>
+    <message>
+        <source>%1 is a PyTorch pickle file, which is never loaded directly (pickles can run code); convert it once with: gesso-cli convert "%1" OUT.safetensors</source>
+        <translation>%1은(는) PyTorch 피클 파일이라 직접 불러오지 않습니다 (피클은 코드를 실행할 수 있습니다). 다음 명령으로 한 번 변환하세요: gesso-cli convert "%1" OUT.safetensors</translation>
+    </message>
+    <message>
+        <source>%1 is a safetensors file but holds no Stable Diffusion UNet, VAE or LoRA tensors</source>
+        <translation>%1은(는) safetensors 파일이지만 Stable Diffusion UNet, VAE, LoRA 텐서가 없습니다</translation>
+    </message>
+    <message>
+        <source>any</source>
+        <translation>모두</translation>
+    </message>
+    <message>
+        <source>Not a valid safetensors file (damaged, or not a model): %1</source>
+        <translation>올바른 safetensors 파일이 아닙니다 (손상되었거나 모델이 아님): %1</translation>
+    </message>
+</context>
+</TS>
