@@ -107,6 +107,17 @@ class ReliabilityParsersTest : public QObject {
     QVERIFY(refused >= 1);
   }
 
+  // Found while writing the request seeds: an unsigned integer past int64 wrapped (seed 2^64 - 1 read as -1, which
+  // means "pick a random seed") instead of being refused.
+  void requestIntegerOverflow() {
+    const QString seed = errorOf([] { pipeline::requestFromJson(R"({"seed": 18446744073709551615})"); });
+    QVERIFY2(seed.contains("'seed' is out of range: 18446744073709551615"), qPrintable(seed));
+    const QString steps = errorOf([] { pipeline::requestFromJson(R"({"steps": 9223372036854775808})"); });
+    QVERIFY2(steps.contains("'steps' is out of range"), qPrintable(steps));
+    QCOMPARE(pipeline::requestFromJson(R"({"seed": 9223372036854775807})").seed, int64_t{9223372036854775807});
+    QCOMPARE(pipeline::requestFromJson(R"({"seed": 4294967295})").seed, int64_t{4294967295});
+  }
+
   void infotextCorpus() {
     const auto [read, refused] = replay("infotext", [](const std::string& text) { image::parseA1111Parameters(text); });
     QCOMPARE(refused, 0);  // the infotext parser never throws
