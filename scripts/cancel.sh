@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 count=${1:-200}
 [[ -f build/build.ninja ]] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGESSO_BUILD_UI=OFF >/dev/null
 cmake --build build --target test_cancel -j "${JOBS:-2}" >/dev/null
-GESSO_CANCELS=$count build/tests/test_cancel -v1 2>&1 | grep -E "QINFO|PASS|FAIL|SKIP|Totals|Loc:"
+QTEST_FUNCTION_TIMEOUT=7200000 GESSO_CANCELS=$count build/tests/test_cancel -v1 2>&1 | grep -E "QINFO|PASS|FAIL|SKIP|Totals|Loc:"
 exit "${PIPESTATUS[0]}"

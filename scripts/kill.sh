@@ -9,6 +9,6 @@ cd "$(dirname "$0")/.."
 count=${1:-50}
 [[ -f build/build.ninja ]] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGESSO_BUILD_UI=OFF >/dev/null
 cmake --build build --target gesso-cli test_kill -j "${JOBS:-2}" >/dev/null
-GESSO_KILLS=$count build/tests/test_kill -v1 2>&1 |
+QTEST_FUNCTION_TIMEOUT=7200000 GESSO_KILLS=$count build/tests/test_kill -v1 2>&1 |
   grep -E "QINFO|PASS|FAIL|SKIP|Totals|Loc:"
 exit "${PIPESTATUS[0]}"

@@ -112,6 +112,7 @@ class KillTest : public QObject {
       QVERIFY2(check.problems.isEmpty(), qPrintable(check.problems.join("\n")));
       QVERIFY(check.pngs >= previous_pngs);
       previous_pngs = check.pngs;
+      if ((i + 1) % 10 == 0) qInfo("%d kills: %d complete PNGs, no broken file", i + 1, check.pngs);
     }
     const FolderCheck check = checkOutputFolder(output);
     qInfo("%d SIGKILLs at random moments of a %lld ms run (%d while running): %d complete PNGs (%d from killed runs), "
