@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target (clang, GESSO_FUZZ=ON, in build-fuzz/) and runs it for SECONDS from its seed corpus.
-#   scripts/fuzz.sh TARGET SECONDS        TARGET: pickle | ckpt | png_text | prompt | all
+#   scripts/fuzz.sh TARGET SECONDS        TARGET: one of the targets below, or all
 # New inputs go to build-fuzz/corpus/TARGET (the seeds in fuzz/corpus/TARGET are only read); crashes, leaks and
 # timeouts go to build-fuzz/artifacts/TARGET/. Exit status is non-zero when the fuzzer found something.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(pickle ckpt ckpt_reader safetensors png_text prompt tokenizer)
+targets=(pickle ckpt ckpt_reader safetensors png_text prompt tokenizer config_yaml config_json request_json infotext)
 target=${1:?usage: scripts/fuzz.sh TARGET SECONDS (TARGET: ${targets[*]} | all)}
 seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS}
 if [[ $target == all ]]; then

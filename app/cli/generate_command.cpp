@@ -147,9 +147,13 @@ void runGenerate(GenerateOptions& options, const CLI::App& command) {
       }
     };
   }
-  pipeline::GenerateResult result;
+  // Each batch is written as soon as it is decoded, so a crash or kill later in the run keeps the finished ones.
+  callbacks.on_batch = [&](const std::vector<pipeline::GeneratedImage>& batch) {
+    pipeline::GenerateResult finished{request, batch};
+    for (const auto& path : pipeline::writeResult(*model, finished, options.output)) std::cout << path << std::endl;
+  };
   try {
-    result = pipeline::generate(*model, request, callbacks);
+    pipeline::generate(*model, request, callbacks);
   } catch (...) {
     progress.finish();
     std::signal(SIGINT, SIG_DFL);
@@ -157,7 +161,6 @@ void runGenerate(GenerateOptions& options, const CLI::App& command) {
   }
   std::signal(SIGINT, SIG_DFL);
   progress.finish();
-  for (const auto& path : pipeline::writeResult(*model, result, options.output)) std::cout << path << '\n';
   if (preview_number > 0) spdlog::info("{} previews in {}", preview_number, options.preview_dir);
 }
 

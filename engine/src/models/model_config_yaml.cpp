@@ -81,7 +81,7 @@ bool isNull(const YAML::Node& node) { return !node || node.IsNull(); }
 
 // sgm.modules.diffusionmodules.openaimodel.UNetModel's constructor params; `path` is where they sit in the file.
 UNetConfig parseUNetParams(const YAML::Node& params, const std::string& path, const YamlReader& reader) {
-  if (!params.IsMap()) reader.error(path, "expected a map of UNet parameters");
+  if (!params || !params.IsMap()) reader.error(path, "expected a map of UNet parameters");
   auto field = [&](const char* name) { return path + "." + name; };
   UNetConfig unet;
   for (const char* required : {"model_channels", "channel_mult", "num_res_blocks", "attention_resolutions"}) {
@@ -158,7 +158,7 @@ UNetConfig parseUNetParams(const YAML::Node& params, const std::string& path, co
 
 // first_stage_config.params: {embed_dim, ddconfig: {...}}.
 VaeConfig parseVaeParams(const YAML::Node& params, const std::string& path, const YamlReader& reader) {
-  if (!params.IsMap()) reader.error(path, "expected a map of autoencoder parameters");
+  if (!params || !params.IsMap()) reader.error(path, "expected a map of autoencoder parameters");
   const YAML::Node dd = params["ddconfig"];
   if (!dd || !dd.IsMap()) reader.error(path + ".ddconfig", "is missing");
   auto field = [&](const char* name) { return path + ".ddconfig." + name; };
@@ -193,9 +193,7 @@ std::optional<Prediction> predictionFromDenoiser(const YAML::Node& denoiser, con
                "\"" + target + "\" is not supported (EpsScaling or VScaling)");
 }
 
-}  // namespace
-
-ConfigOverrides parseYamlConfig(const std::string& text, const std::string& source_name) {
+ConfigOverrides parseYamlText(const std::string& text, const std::string& source_name) {
   YamlReader reader(source_name);
   YAML::Node root;
   try {
@@ -247,6 +245,18 @@ ConfigOverrides parseYamlConfig(const std::string& text, const std::string& sour
     reader.error("model.params", "has neither network_config/unet_config nor first_stage_config");
   }
   return overrides;
+}
+
+}  // namespace
+
+ConfigOverrides parseYamlConfig(const std::string& text, const std::string& source_name) {
+  // yaml-cpp throws on some access patterns (a field of a missing map is an "invalid node"): whatever slips past
+  // the checks above still becomes a ConfigError naming the file, never an uncaught exception.
+  try {
+    return parseYamlText(text, source_name);
+  } catch (const YAML::Exception& error) {
+    fail(ErrorCode::ConfigError, source_name + ": cannot read the YAML config: " + error.what());
+  }
 }
 
 ConfigOverrides loadYamlConfig(const std::string& path) {

@@ -98,6 +98,10 @@ void readValue(const json& value, const std::string& key, T& out) {
     }
   } else {
     if (!value.is_number_integer()) fail(ErrorCode::InvalidArgument, "request field '" + key + "' must be an integer");
+    // An unsigned value past int64 would wrap (18446744073709551615 became seed -1, "random").
+    if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      fail(ErrorCode::InvalidArgument, "request field '" + key + "' is out of range: " + std::to_string(value.get<uint64_t>()));
+    }
     const int64_t v = value.get<int64_t>();
     if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) || v > static_cast<int64_t>(std::numeric_limits<T>::max())) {
       fail(ErrorCode::InvalidArgument, "request field '" + key + "' is out of range: " + std::to_string(v));

@@ -70,7 +70,10 @@ std::vector<std::string> writeResult(LoadedModel& model, const GenerateResult& r
   for (const auto& entry : fs::directory_iterator(directory, error)) {
     std::smatch match;
     const std::string name = entry.path().filename().string();
-    if (std::regex_match(name, match, numbered)) next = std::max(next, std::stoi(match[1].str()) + 1);
+    // Numbers past 9 digits are not ours (and would overflow int): they are ignored, not a crash.
+    if (std::regex_match(name, match, numbered) && match[1].length() <= 9) {
+      next = std::max(next, std::stoi(match[1].str()) + 1);
+    }
   }
   const std::string hash = model.shortHash();
   const std::string name = model.displayName();

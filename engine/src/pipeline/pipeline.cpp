@@ -13,6 +13,7 @@
 #include "gesso/models/model_config_files.h"
 #include "gesso/models/model_loader.h"
 #include "gesso/models/sdxl_conditioning.h"
+#include "gesso/pipeline/vae_decode_guard.h"
 #include "gesso/prompt/emphasis.h"
 #include "gesso/prompt/prompt_encoding.h"
 #include "gesso/prompt/prompt_parser.h"
@@ -523,11 +524,15 @@ GenerateResult generateImpl(LoadedModel& model, const GenerateRequest& request_i
     }
 
     checkCancel(cancel);
-    const at::Tensor decoded = model.vae->decode(x / config.vae.scale_factor);  // [B, 3, H, W]
-    std::vector<image::Image> images = image::tensorToImages(decoded.to(at::kFloat).cpu());
+    const at::Tensor decoded = decodeLatentsChecked(model.vae, x / config.vae.scale_factor,
+                                                    "batch " + std::to_string(batch_index + 1), model.unet.ptr().get());  // [B, 3, H, W]
+    std::vector<image::Image> images = image::tensorToImages(decoded.cpu());
+    std::vector<GeneratedImage> finished;
     for (size_t i = 0; i < images.size(); ++i) {
-      result.images.push_back(GeneratedImage{std::move(images[i]), batch_index, static_cast<int>(i), static_cast<int64_t>(seed)});
+      finished.push_back(GeneratedImage{std::move(images[i]), batch_index, static_cast<int>(i), static_cast<int64_t>(seed)});
     }
+    if (callbacks.on_batch) callbacks.on_batch(finished);
+    for (GeneratedImage& image : finished) result.images.push_back(std::move(image));
   }
   return result;
 }

@@ -1,5 +1,7 @@
 // A file written under a temporary name in the target's folder, flushed to disk, then renamed over the target:
-// readers see the old file or the complete new one, never a half-written one.
+// readers see the old file or the complete new one, never a half-written one. The temporary file is hidden:
+// DIR/.NAME.tmp-XXXXXX. Tests simulate a full disk with GESSO_FAULT_INJECT_WRITE_FAIL_AFTER_BYTES=N: writes fail
+// (IoError, ENOSPC) once the process has written N bytes through AtomicFile.
 #pragma once
 
 #include <cstddef>

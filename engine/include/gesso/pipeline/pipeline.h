@@ -97,10 +97,15 @@ struct PreviewEvent {
   std::vector<image::Image> images;  // one per image of the batch, latent-sized (h×w)
 };
 
+struct GeneratedImage;
+
 struct GenerateCallbacks {
   std::function<void(const StepEvent&)> on_step;
   std::function<void(const PreviewEvent&)> on_preview;  // every request.preview_every steps (and the last)
   const CancelToken* cancel = nullptr;  // checked before every network call; cancelled: GessoError(Cancelled)
+  // After each batch is decoded, with its images (before the next batch starts): lets a caller save finished work
+  // while later batches run. They are also returned in the result.
+  std::function<void(const std::vector<GeneratedImage>& batch)> on_batch;
 };
 
 struct GeneratedImage {
