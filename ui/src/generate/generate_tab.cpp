@@ -552,6 +552,7 @@ pipeline::GenerateRequest GenerateTab::currentRequest() {
   request.model = model_->currentData().toString().toStdString();
   request.vae = vae_->currentData().toString().toStdString();
   request.tokenizer = settings_.tokenizer_folder.toStdString();
+  request.lora_dir = settings_.lora_folder.toStdString();  // where <lora:NAME:w> tags are looked up
   request.prompt = prompt_->toPlainText().toStdString();
   request.negative_prompt = negative_->toPlainText().toStdString();
   request.sampler = sampler_->currentText().toStdString();
