@@ -4,6 +4,7 @@
 # image IO), then compares every golden component on CUDA with the reference tensors and runs the GPU benchmarks.
 # Prepare on a Debian machine first: bash scripts/gpu/prepare.sh (downloads the .debs, copies the goldens).
 # Output: everything into ${OUT:-/tmp/gpu-check} (build log, check log, benchmark JSON).
+# GESSO_GPU_QUICK=1 only builds (for a following script that uses build-gpu/app/gesso-cli).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu-check}
@@ -28,6 +29,7 @@ echo "build: exit $status in $(( $(date +%s) - start )) s" | tee -a "$OUT/env.tx
 if [ $status -ne 0 ]; then grep -E "error|Error" "$OUT/build.log" | head -40; tail -30 "$OUT/build.log"; exit 1; fi
 
 CLI=$PWD/build-gpu/app/gesso-cli
+[ -n "${GESSO_GPU_QUICK:-}" ] && exit 0
 python3 scripts/gpu/compare_goldens.py "$CLI" .devkit/golden 2>&1 | tee "$OUT/goldens.txt"
 
 bench() { echo "== $*"; timeout 120 "$CLI" bench "$@" --json; }
@@ -37,5 +39,6 @@ bench() { echo "== $*"; timeout 120 "$CLI" bench "$@" --json; }
   bench unet --preset sd15 --size 512 --device cuda --dtype bf16 --iterations 10 --warmup 3
   bench unet --preset sdxl --size 1024 --device cuda --dtype fp16 --iterations 5 --warmup 2
   bench sample --preset sd15 --size 512 --steps 20 --device cuda --dtype fp16
+  bench train --preset sd15 --size 512 --batch 4 --device cuda --dtype bf16
   [ -n "${GESSO_GPU_EXTRA:-}" ] && eval "$GESSO_GPU_EXTRA"
 } 2>&1 | tee "$OUT/bench.txt"
