@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
   addGenerateCommand(app, context);
   addCompareCommand(app, context);
   addConvertCommand(app, context);
+  addMakeDatasetCommand(app, context);
+  addMakeTokenizerCommand(app, context);
+  addTrainVaeCommand(app, context);
+  addTrainShapesCommand(app, context);
 
   try {
     app.parse(argc, argv);
