@@ -29,6 +29,8 @@ void addTrainVaeCommand(CLI::App& app, CommandContext& context) {
   command->add_option("--lr", options->lr, "Peak learning rate (AdamW; 10% warmup up to 100 steps, cosine to 10%)")->default_val(1e-3);
   command->add_option("--kl-weight", options->kl_weight, "KL weight relative to the reconstruction sum (LDM: 1e-6)")->default_val(1e-6);
   command->add_option("--seed", options->seed, "Seed of the init and the batches")->default_val(0);
+  command->add_flag("--mean-latents", [options](int64_t) { options->sample_posterior = false; },
+                    "Decode the posterior mean instead of a sample (a plain autoencoder: faster to train)");
   command->add_option("--log-every", options->log_every, "Steps between progress lines")->default_val(50);
   command->callback([&context, options] {
     auto result = captureErrors([&] {

@@ -4,7 +4,9 @@
 #include "gesso/datasets/shapes.h"
 #include "gesso/pipeline/bundled_model.h"
 #include "gesso/pipeline/pipeline.h"
+#include "golden.h"
 
+#include <QProcess>
 #include <QtTest>
 
 #include <algorithm>
@@ -99,6 +101,20 @@ class BundledModelTest : public QObject {
     QVERIFY(total <= 30'000'000);
     // The tokenizer beside the single file is the one found.
     QCOMPARE(pipeline::findTokenizer({}, path), std::filesystem::path(path).parent_path().string());
+  }
+
+  // `gesso-cli info` reads it through the normal checkpoint path: family and every component present.
+  void cliInfoShowsFamilyAndComponents() {
+    const std::string path = pipeline::bundledModelPath();
+    if (path.empty()) QSKIP("no bundled model");
+    QProcess process;
+    process.start(test::cliPath(), {"info", QString::fromStdString(path)});
+    QVERIFY(process.waitForFinished(120000));
+    const QString out = QString::fromUtf8(process.readAllStandardOutput());
+    qInfo("%s", qPrintable(out));
+    QCOMPARE(process.exitCode(), 0);
+    QVERIFY(out.contains("family:"));
+    for (const char* component : {"unet", "vae", "text_encoder"}) QVERIFY2(out.contains(component), component);
   }
 
   void heldOutPromptsGetTheirColours() {

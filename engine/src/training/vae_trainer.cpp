@@ -104,7 +104,7 @@ VaeTrainResult trainVae(const VaeTrainOptions& options, const std::function<void
     const at::Tensor x = images.index_select(0, indices).to(at::kFloat).div(127.5).sub(1.0);  // [B, 3, H, W]
     const auto posterior = models::DiagonalGaussian::fromMoments(vae->encodeMoments(x));
     const at::Tensor noise = at::randn(posterior.mean.sizes(), generator, posterior.mean.options());
-    const at::Tensor reconstruction = vae->decode(posterior.sample(noise));  // [B, 3, H, W]
+    const at::Tensor reconstruction = vae->decode(options.sample_posterior ? posterior.sample(noise) : posterior.mean);  // [B, 3, H, W]
     const at::Tensor l1 = (x - reconstruction).abs().mean();
     // KL(q || N(0, I)) per latent element; scaled by latent/pixel elements so kl_weight means what it does in LDM
     // (summed losses per image).

@@ -28,7 +28,8 @@ BpeVocabulary learnBpe(const std::vector<std::string>& texts, int vocab_size);
 void writeBpeVocabulary(const BpeVocabulary& bpe, const std::string& folder);
 
 // The text of ids (no start/end/padding tokens): symbols joined, "</w>" read as a space, bytes restored, the last
-// space dropped. For a cleaned prompt, decodeTokens(t, t.encode(prompt)) gives it back.
+// space dropped. For a cleaned prompt, decodeTokens(t, t.encode(prompt)) gives it back with punctuation spaced as
+// CLIP's own decoder spaces it ("on the left, blue" -> "on the left , blue"), and encoding that gives the same ids.
 std::string decodeTokens(const ClipTokenizer& tokenizer, const std::vector<int64_t>& ids);
 
 // The contents of every .txt file under `folder` (recursively, sorted by path), trailing newlines removed.

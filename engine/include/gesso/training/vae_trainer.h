@@ -26,6 +26,9 @@ struct VaeTrainOptions {
   double kl_weight = 1e-6;  // per latent element against the per-pixel L1 mean (LDM's ratio of sums)
   uint64_t seed = 0;
   int64_t log_every = 50;
+  // false: the decoder sees the posterior mean (a plain autoencoder; learns much faster on a starved CPU), the KL
+  // term still pulls the latent towards N(0, I).
+  bool sample_posterior = true;
 };
 
 struct VaeStepMetrics {
