@@ -1,4 +1,4 @@
-// gesso-cli train-shapes --data DIR --config YAML --vae FILE --tokenizer DIR --output FILE: trains the bundled
+// gesso-cli train-shapes (--data DIR | --shapes-count N --shapes-seed S) --config YAML --vae FILE --tokenizer DIR --output FILE: trains the bundled
 // model's UNet and text encoder from a random init (datasets/shapes_trainer.h) and writes a single-file checkpoint.
 #include "commands.h"
 
@@ -22,7 +22,15 @@ void addTrainShapesCommand(CLI::App& app, CommandContext& context) {
       "train-shapes", "Train a small UNet + CLIP text encoder from a random init on a captioned dataset over a trained "
                       "VAE (the bundled model's recipe) and write a single-file LDM checkpoint");
   auto options = std::make_shared<datasets::ShapesTrainOptions>();
-  command->add_option("--data", options->data, "Folder of PNG images with .txt captions")->required();
+  auto* data = command->add_option("--data", options->data, "Folder of PNG images with .txt captions");
+  auto* shapes = command->add_option("--shapes-count", options->shapes_count,
+                                     "Instead of --data: render the first N scenes (and captions) of `make-dataset "
+                                     "shapes` (64x64, default fractions) in memory; needs no image IO");
+  data->excludes(shapes);
+  command->add_option("--shapes-seed", options->shapes_seed, "Seed of the in-memory scenes (as make-dataset --seed)")
+      ->default_val(0)
+      ->needs(shapes);
+  command->add_option("--device", options->device, "Where to train: cpu, cuda or cuda:N")->default_val("cpu");
   command->add_option("--config", options->config, "Model YAML (unet_config, first_stage_config, text_config)")->required();
   command->add_option("--vae", options->vae, "The trained VAE (from train-vae)")->required();
   command->add_option("--tokenizer", options->tokenizer, "Folder with vocab.json + merges.txt (from make-tokenizer)")->required();
@@ -33,11 +41,14 @@ void addTrainShapesCommand(CLI::App& app, CommandContext& context) {
   command->add_option("--caption-dropout", options->caption_dropout, "Probability a caption becomes \"\"")->default_val(0.1);
   command->add_option("--ema", options->ema_decay, "EMA decay of the written weights (0: off)")->default_val(0.999);
   command->add_option("--max-images", options->max_images, "Use the first N images (0: all)")->default_val(0);
-  command->add_option("--time-budget", options->time_budget_s, "Stop and save after this many seconds (0: none)")->default_val(0);
+  command->add_option("--max-seconds,--time-budget", options->time_budget_s,
+                      "Stop after this many seconds of training and still write the checkpoint (0: no limit)")
+      ->default_val(0);
   command->add_option("--seed", options->seed, "Seed of the init, batches and noise")->default_val(0);
   command->add_option("--log-every", options->log_every, "Steps between progress lines")->default_val(50);
-  command->callback([&context, options] {
+  command->callback([&context, options, data, shapes] {
     auto result = captureErrors([&] {
+      if (data->count() == 0 && shapes->count() == 0) fail(ErrorCode::InvalidArgument, "train-shapes needs --data DIR or --shapes-count N");
       CancelToken cancel;
       g_interrupt = &cancel;
       auto previous = std::signal(SIGINT, [](int) {
@@ -52,7 +63,7 @@ void addTrainShapesCommand(CLI::App& app, CommandContext& context) {
           [](const std::string& text) { spdlog::info("{}", text); }, &cancel);
       std::signal(SIGINT, previous);
       g_interrupt = nullptr;
-      spdlog::info("trained {} steps ({} UNet + {} text-encoder parameters) in {:.0f} s; final loss {:.5f}; wrote {}",
+      spdlog::info("trained {} steps ({} UNet + {} text-encoder parameters) in {:.1f} s; final loss {:.5f}; wrote {}",
                    trained.steps, trained.unet_parameters, trained.text_parameters, trained.seconds, trained.final_loss,
                    options->output);
     });

@@ -4,8 +4,10 @@
 #include "gesso/error.h"
 #include "gesso/models/bpe_trainer.h"
 #include "gesso/models/tokenizer.h"
+#include "gesso/training/vae_trainer.h"
 #include "expect_error.h"
 
+#include <ATen/ATen.h>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -141,6 +143,38 @@ class ShapesTest : public QObject {
     }
     qInfo("single-shape scenes: %d of 5000", single);
     QVERIFY(single > 3000 && single < 4000);  // two_shape_fraction 0.3
+  }
+
+  // The in-memory dataset (train-vae / train-shapes --shapes-count) is the written one: PNG is lossless 8-bit, so
+  // the decoded files must equal the rendered tensor exactly, and the captions the .txt files.
+  void inMemoryDatasetEqualsWrittenFiles() {
+    ShapesOptions options;
+    options.count = 9;
+    options.seed = 5;  // size 64, default fractions: what --shapes-count uses
+    const ShapesTensors single = renderShapesDataset(options, 1);
+    const ShapesTensors threaded = renderShapesDataset(options, 4);
+    QCOMPARE(single.images.sizes().vec(), (std::vector<int64_t>{9, 3, 64, 64}));
+    QVERIFY(at::equal(single.images, threaded.images));  // independent of the thread count
+    QVERIFY(single.captions == threaded.captions);
+    GESSO_EXPECT_ERROR(renderShapesDataset(ShapesOptions{0}), ErrorCode::InvalidArgument, "--shapes-count");
+#ifndef GESSO_WITH_IMAGE_IO
+    QSKIP("built without image IO: cannot compare with decoded PNGs");
+#else
+    QTemporaryDir dir;
+    writeShapesDataset(options, dir.path().toStdString());
+    const training::ImageFolder folder = training::loadImageFolder(dir.path().toStdString());
+    QCOMPARE(folder.images.sizes(), single.images.sizes());
+    const int64_t max_diff = (folder.images.to(at::kInt) - single.images.to(at::kInt)).abs().max().item<int64_t>();
+    qInfo("in-memory vs decoded PNG: max difference %lld over %lld bytes", static_cast<long long>(max_diff),
+          static_cast<long long>(single.images.numel()));
+    QCOMPARE(max_diff, int64_t{0});
+    for (size_t i = 0; i < folder.paths.size(); ++i) {
+      std::ifstream in(std::filesystem::path(folder.paths[i]).replace_extension(".txt"));
+      std::string caption;
+      std::getline(in, caption);
+      QCOMPARE(QString::fromStdString(single.captions[i]), QString::fromStdString(caption));
+    }
+#endif
   }
 
   void badOptionsAreErrors() {

@@ -6,10 +6,13 @@
 #include "gesso/image/image_io.h"
 #include "util/atomic_file.h"
 
+#include <ATen/ATen.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 namespace gesso::datasets {
 
@@ -267,6 +270,38 @@ void writeShapesDataset(const ShapesOptions& options, const std::string& folder)
     text.write(caption.data(), caption.size());
     text.commit();
   }
+}
+
+ShapesTensors renderShapesDataset(const ShapesOptions& options, int threads) {
+  if (options.count <= 0) fail(ErrorCode::InvalidArgument, "--shapes-count must be positive, got " + std::to_string(options.count));
+  if (options.size < 16) fail(ErrorCode::InvalidArgument, "the shapes image size must be at least 16, got " + std::to_string(options.size));
+  const int64_t side = options.size;
+  ShapesTensors result;
+  result.images = at::empty({options.count, 3, side, side}, at::kByte);
+  result.captions.resize(static_cast<size_t>(options.count));
+  uint8_t* out = result.images.data_ptr<uint8_t>();
+  // Each scene has its own RNG stream, so threads take interleaved indices and write disjoint slices.
+  const int workers = std::max(1, std::min(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()),
+                                           options.count));
+  auto work = [&](int first) {
+    for (int index = first; index < options.count; index += workers) {
+      const ShapeScene scene = drawScene(options, index);
+      const image::Image image = renderScene(scene, options.size);
+      uint8_t* target = out + static_cast<int64_t>(index) * 3 * side * side;
+      for (int64_t y = 0; y < side; ++y) {
+        for (int64_t x = 0; x < side; ++x) {
+          const uint8_t* pixel = image.pixel(x, y);
+          for (int c = 0; c < 3; ++c) target[(c * side + y) * side + x] = pixel[c];  // HWC -> CHW
+        }
+      }
+      result.captions[static_cast<size_t>(index)] = captionOf(scene);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& thread : pool) thread.join();
+  return result;
 }
 
 }  // namespace gesso::datasets

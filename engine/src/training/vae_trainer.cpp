@@ -2,6 +2,7 @@
 // model's first stage. See gesso/training/vae_trainer.h.
 #include "gesso/training/vae_trainer.h"
 
+#include "gesso/datasets/shapes.h"
 #include "gesso/error.h"
 #include "gesso/image/image_io.h"
 #include "gesso/io/safetensors.h"
@@ -11,6 +12,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 
@@ -27,10 +29,13 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double learningRate(const VaeTrainOptions& options, int64_t step) {
+double learningRate(const VaeTrainOptions& options, int64_t step, double elapsed_s) {
   const int64_t warmup = std::min<int64_t>(100, options.steps / 10);
   if (step < warmup) return options.lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
-  const double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, options.steps - warmup));
+  double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, options.steps - warmup));
+  // With a time limit the cosine follows whichever runs out first, steps or time, so a run cut short by the limit
+  // still ends at the low learning rate.
+  if (options.max_seconds > 0) progress = std::min(1.0, std::max(progress, elapsed_s / options.max_seconds));
   return options.lr * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * progress)));  // cosine down to 10%
 }
 
@@ -65,6 +70,20 @@ ImageFolder loadImageFolder(const std::string& folder, int64_t max_images) {
   return ImageFolder{at::stack(images), paths};  // [N, 3, H, W]
 }
 
+at::Device parseTrainingDevice(const std::string& name) {
+  if (name != "cpu" && name.rfind("cuda", 0) != 0) fail(ErrorCode::InvalidArgument, "--device must be cpu or cuda[:N], got \"" + name + "\"");
+  at::Device device(at::kCPU);
+  try {
+    device = at::Device(name);
+  } catch (const std::exception&) {
+    fail(ErrorCode::InvalidArgument, "--device must be cpu or cuda[:N], got \"" + name + "\"");
+  }
+  if (device.is_cuda() && !at::hasCUDA()) {
+    fail(ErrorCode::InvalidArgument, "--device " + name + ": this LibTorch has no CUDA or no GPU is visible");
+  }
+  return device;
+}
+
 VaeTrainResult trainVae(const VaeTrainOptions& options, const std::function<void(const VaeStepMetrics&)>& on_step,
                         const CancelToken* cancel) {
   if (options.steps <= 0 || options.batch_size <= 0) fail(ErrorCode::InvalidArgument, "--steps and --batch-size must be positive");
@@ -73,7 +92,18 @@ VaeTrainResult trainVae(const VaeTrainOptions& options, const std::function<void
   if (!overrides.vae) fail(ErrorCode::ConfigError, options.config + ": has no first_stage_config (the VAE's parameters)");
   const VaeConfig config = *overrides.vae;
 
-  const at::Tensor images = loadImageFolder(options.data).images;  // uint8 [N, 3, H, W]
+  const at::Device device = parseTrainingDevice(options.device);
+  at::Tensor images;  // uint8 [N, 3, H, W], on the device
+  if (options.shapes_count > 0) {
+    datasets::ShapesOptions shapes;
+    shapes.count = options.shapes_count;
+    shapes.seed = options.shapes_seed;
+    images = datasets::renderShapesDataset(shapes).images;
+  } else {
+    if (options.data.empty()) fail(ErrorCode::InvalidArgument, "give --data DIR or --shapes-count N");
+    images = loadImageFolder(options.data).images;
+  }
+  images = images.to(device);
   const int64_t count = images.size(0);
   const int64_t factor = int64_t{1} << (config.ch_mult.size() - 1);
   if (images.size(2) % factor != 0 || images.size(3) % factor != 0) {
@@ -82,7 +112,8 @@ VaeTrainResult trainVae(const VaeTrainOptions& options, const std::function<void
   }
 
   models::AutoencoderKL vae(config, at::TensorOptions().dtype(at::kFloat));
-  nn::fillRandomWeights(*vae, options.seed);
+  nn::fillRandomWeights(*vae, options.seed);  // on the CPU (its generator), then moved
+  vae->to(device);
   vae->train();
   VaeTrainResult result;
   result.images = count;
@@ -93,17 +124,23 @@ VaeTrainResult trainVae(const VaeTrainOptions& options, const std::function<void
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(options.seed + 1);
   const auto start = Clock::now();
   auto window_start = start;
-  double window_l1 = 0, window_kl = 0, window_loss = 0;
+  // Window sums stay on the device: one synchronisation per log line, not per step.
+  at::Tensor window_sums = at::zeros({3}, at::TensorOptions().dtype(at::kDouble).device(device));  // loss, L1, KL
   int64_t window_steps = 0;
-  for (int64_t step = 0; step < options.steps; ++step) {
+  int64_t step = 0;
+  for (; step < options.steps; ++step) {
     if (cancel && cancel->isCancelled()) break;
-    const double lr = learningRate(options, step);
+    if (options.max_seconds > 0 && std::chrono::duration<double>(Clock::now() - start).count() > options.max_seconds) break;
+    const double lr = learningRate(options, step, std::chrono::duration<double>(Clock::now() - start).count());
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 
-    const at::Tensor indices = at::randint(count, {options.batch_size}, generator, at::kLong);
+    // Indices and noise from the CPU generator (deterministic per seed on any device), then moved.
+    const at::Tensor indices = at::randint(count, {options.batch_size}, generator, at::kLong).to(device);
     const at::Tensor x = images.index_select(0, indices).to(at::kFloat).div(127.5).sub(1.0);  // [B, 3, H, W]
     const auto posterior = models::DiagonalGaussian::fromMoments(vae->encodeMoments(x));
-    const at::Tensor noise = at::randn(posterior.mean.sizes(), generator, posterior.mean.options());
+    const at::Tensor noise = options.sample_posterior
+                                 ? at::randn(posterior.mean.sizes(), generator, at::kFloat).to(device)
+                                 : at::zeros_like(posterior.mean);
     const at::Tensor reconstruction = vae->decode(options.sample_posterior ? posterior.sample(noise) : posterior.mean);  // [B, 3, H, W]
     const at::Tensor l1 = (x - reconstruction).abs().mean();
     // KL(q || N(0, I)) per latent element; scaled by latent/pixel elements so kl_weight means what it does in LDM
@@ -116,29 +153,35 @@ VaeTrainResult trainVae(const VaeTrainOptions& options, const std::function<void
     torch::nn::utils::clip_grad_norm_(vae->parameters(), 1.0);
     optimizer.step();
 
-    const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value)) fail(ErrorCode::Internal, "VAE training diverged at step " + std::to_string(step + 1) + " (loss " + std::to_string(loss_value) + "); lower --lr");
-    window_loss += loss_value;
-    window_l1 += l1.item<double>();
-    window_kl += kl.item<double>();
+    {
+      at::NoGradGuard no_grad;
+      window_sums.add_(at::stack({loss.detach(), l1.detach(), kl.detach()}).to(at::kDouble));
+    }
     ++window_steps;
     if ((step + 1) % options.log_every == 0 || step + 1 == options.steps) {
-      const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
+      const at::Tensor sums = window_sums.cpu();
+      const double loss_value = sums[0].item<double>() / window_steps;
+      if (!std::isfinite(loss_value)) fail(ErrorCode::Internal, "VAE training diverged by step " + std::to_string(step + 1) + " (loss " + std::to_string(loss_value) + "); lower --lr");
+      const auto now = Clock::now();
       VaeStepMetrics metrics;
       metrics.step = step + 1;
       metrics.total_steps = options.steps;
-      metrics.loss = window_loss / window_steps;
-      metrics.reconstruction_l1 = window_l1 / window_steps;
-      metrics.kl = window_kl / window_steps;
+      metrics.loss = loss_value;
+      metrics.reconstruction_l1 = sums[1].item<double>() / window_steps;
+      metrics.kl = sums[2].item<double>() / window_steps;
       metrics.lr = lr;
-      metrics.images_per_second = static_cast<double>(window_steps * options.batch_size) / std::max(seconds, 1e-9);
+      metrics.seconds = std::chrono::duration<double>(now - start).count();
+      metrics.images_per_second = static_cast<double>(window_steps * options.batch_size) /
+                                  std::max(std::chrono::duration<double>(now - window_start).count(), 1e-9);
       result.final_reconstruction_l1 = metrics.reconstruction_l1;
       if (on_step) on_step(metrics);
-      window_loss = window_l1 = window_kl = 0;
+      window_sums.zero_();
       window_steps = 0;
-      window_start = Clock::now();
+      window_start = now;
     }
   }
+  result.steps = step;
+  if (window_steps > 0) result.final_reconstruction_l1 = window_sums[1].item<double>() / window_steps;  // a stopped run
 
   vae->eval();
   {
@@ -155,11 +198,11 @@ VaeTrainResult trainVae(const VaeTrainOptions& options, const std::function<void
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (const auto& item : vae->named_parameters()) tensors.emplace_back(item.key(), item.value().detach());
+  for (const auto& item : vae->named_parameters()) tensors.emplace_back(item.key(), item.value().detach().cpu());
   io::writeSafetensors(options.output, tensors,
                        {{"gesso.kind", "vae"},
                         {"gesso.scale_factor", std::to_string(result.scale_factor)},
-                        {"gesso.steps", std::to_string(options.steps)},
+                        {"gesso.steps", std::to_string(result.steps)},
                         {"gesso.reconstruction_l1", std::to_string(result.final_reconstruction_l1)}});
   return result;
 }

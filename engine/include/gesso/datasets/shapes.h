@@ -4,6 +4,8 @@
 
 #include "gesso/image/image.h"
 
+#include <ATen/core/Tensor.h>
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -74,5 +76,14 @@ ShapeScene drawScene(const ShapesOptions& options, int index);
 // Writes options.count images as DIR/NNNNN.png with NNNNN.txt captions (files written atomically). Throws
 // GessoError(InvalidArgument) for a non-positive count or a size below 16, IoError when the folder cannot be made.
 void writeShapesDataset(const ShapesOptions& options, const std::string& folder);
+
+// Scenes 0 .. options.count-1 rendered in memory: exactly the pixels (PNG is lossless 8-bit) and captions (without
+// the trailing newline) that writeShapesDataset writes, with no image codec. Rendered on `threads` threads (0: all
+// cores); the result does not depend on the thread count. Throws GessoError(InvalidArgument) as writeShapesDataset.
+struct ShapesTensors {
+  at::Tensor images;  // uint8 [N, 3, size, size]
+  std::vector<std::string> captions;
+};
+ShapesTensors renderShapesDataset(const ShapesOptions& options, int threads = 0);
 
 }  // namespace gesso::datasets

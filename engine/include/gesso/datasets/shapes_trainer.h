@@ -12,7 +12,10 @@
 namespace gesso::datasets {
 
 struct ShapesTrainOptions {
-  std::string data;       // PNG + .txt captions, all one size
+  std::string data;       // PNG + .txt captions, all one size; or:
+  int shapes_count = 0;      // > 0: instead of `data`, the first N shapes scenes rendered in memory (no image IO)
+  uint64_t shapes_seed = 0;  // their seed (as make-dataset shapes --seed; size 64, default fractions)
+  std::string device = "cpu";  // "cpu", "cuda", "cuda:N": where the models, latents and batches live
   std::string config;     // the model YAML (UNet, VAE, text encoder)
   std::string vae;        // the trained VAE (standalone safetensors, from train-vae)
   std::string tokenizer;  // folder with vocab.json + merges.txt

@@ -7,6 +7,7 @@
 #include "gesso/models/model_config.h"
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <functional>
@@ -16,7 +17,11 @@
 namespace gesso::training {
 
 struct VaeTrainOptions {
-  std::string data;     // folder of PNG images, all of one size (searched recursively)
+  std::string data;     // folder of PNG images, all of one size (searched recursively); or:
+  int shapes_count = 0;      // > 0: instead of `data`, the first N scenes of the shapes dataset rendered in memory
+  uint64_t shapes_seed = 0;  // their seed (as make-dataset shapes --seed; size 64 and default fractions)
+  std::string device = "cpu";  // where the model and the data live ("cpu", "cuda", "cuda:1")
+  double max_seconds = 0;      // > 0: stop (and still write the VAE) after this many seconds of training
   std::string config;   // LDM/sgm YAML with first_stage_config
   std::string output;   // the .safetensors file to write
   int64_t steps = 2000;
@@ -33,7 +38,7 @@ struct VaeTrainOptions {
 
 struct VaeStepMetrics {
   int64_t step = 0, total_steps = 0;
-  double loss = 0, reconstruction_l1 = 0, kl = 0, lr = 0, images_per_second = 0;
+  double loss = 0, reconstruction_l1 = 0, kl = 0, lr = 0, images_per_second = 0, seconds = 0;
 };
 
 struct VaeTrainResult {
@@ -43,6 +48,7 @@ struct VaeTrainResult {
   double seconds = 0;
   int64_t parameters = 0;
   int64_t images = 0;
+  int64_t steps = 0;  // steps done (fewer than asked when cancelled or out of time)
 };
 
 // Every .png under `folder` (recursively, sorted by path; the first `max_images` when > 0) as uint8 [N, 3, H, W].
@@ -52,6 +58,10 @@ struct ImageFolder {
   std::vector<std::string> paths;
 };
 ImageFolder loadImageFolder(const std::string& folder, int64_t max_images = 0);
+
+// "cpu", "cuda", "cuda:N" as an at::Device; throws GessoError(InvalidArgument) for another name or a CUDA device
+// in a build or on a machine without CUDA.
+at::Device parseTrainingDevice(const std::string& name);
 
 // Throws GessoError: the folder has no images or images of different sizes, the config has no VAE, or writing fails.
 // `cancel` stops after the current step (the VAE is still written).
