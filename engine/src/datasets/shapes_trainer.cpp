@@ -239,6 +239,7 @@ ShapesTrainResult trainShapesModel(const ShapesTrainOptions& options,
     }
   }
   result.steps = step;
+  if (window_steps > 0) result.final_loss = window_loss.item<double>() / window_steps;  // stopped between log lines
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   if (!ema.empty()) {
