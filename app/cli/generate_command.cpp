@@ -5,6 +5,7 @@
 #include "gesso/diffusion/schedulers.h"
 #include "gesso/image/a1111_names.h"
 #include "gesso/image/image_io.h"
+#include "gesso/pipeline/bundled_model.h"
 #include "gesso/pipeline/output.h"
 #include "gesso/pipeline/pipeline.h"
 
@@ -122,7 +123,17 @@ void runGenerate(GenerateOptions& options, const CLI::App& command) {
     request = stored;
   }
   if (command.count("--eta") > 0) request.eta = options.eta;
-  if (request.model.empty()) fail(ErrorCode::InvalidArgument, "--model is required (the PNG does not name a model file)");
+  if (request.model.empty()) {
+    // No model given: the bundled one (resources/models/gesso-shapes), so a fresh install generates offline.
+    request.model = pipeline::bundledModelPath();
+    if (request.model.empty()) {
+      std::string looked;
+      for (const auto& folder : pipeline::bundledModelSearchPaths()) looked += "\n  " + folder;
+      fail(ErrorCode::InvalidArgument, "--model is required: no model given and the bundled model (" +
+                                           std::string(pipeline::kBundledModelName) + ") was not found in:" + looked);
+    }
+    spdlog::info("model: {} (bundled)", request.model);
+  }
   pipeline::validateRequest(request);
   if (request.preview_every > 0 && options.preview_dir.empty()) {
     options.preview_dir = (std::filesystem::path(options.output) / "previews").string();
@@ -178,7 +189,7 @@ void listSamplers() {
 }  // namespace
 
 void addModelOptions(CLI::App& command, pipeline::GenerateRequest& request) {
-  command.add_option("--model", request.model, "Checkpoint (.safetensors) or diffusers folder");
+  command.add_option("--model", request.model, "Checkpoint (.safetensors) or diffusers folder (generate: default the bundled gesso-shapes model)");
   command.add_option("--config", request.config, "Model config (LDM/sgm YAML or JSON); default: detected / beside the model");
   command.add_option("--vae", request.vae, "Standalone VAE to use instead of the checkpoint's");
   command.add_option("--tokenizer", request.tokenizer, "bpe_simple_vocab_16e6.txt.gz or a folder with vocab.json + merges.txt");

@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
   addCompareCommand(app, context);
   addConvertCommand(app, context);
   addTrainCommand(app, context);
+  addMakeDatasetCommand(app, context);
+  addMakeTokenizerCommand(app, context);
+  addTrainVaeCommand(app, context);
+  addTrainShapesCommand(app, context);
 
   try {
     app.parse(argc, argv);

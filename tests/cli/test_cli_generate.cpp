@@ -103,10 +103,12 @@ class CliGenerateTest : public QObject {
                                     "--sampler", "nope", "--output", out});
     QVERIFY(bad_sampler.exit_code != 0);
     QVERIFY2(bad_sampler.errors.contains("nope") && bad_sampler.errors.contains("euler"), qPrintable(bad_sampler.errors));
-    const Run no_model = runCli({"generate", "--prompt", "x", "--output", out});
-    QVERIFY(no_model.exit_code != 0);
-    QVERIFY2(no_model.errors.contains("--model"), qPrintable(no_model.errors));
     QVERIFY(!QDir(out).exists() || QDir(out).entryList(QDir::Files).isEmpty());
+    // Without --model the bundled model (resources/models/gesso-shapes, issue 6) is used.
+    const Run no_model = runCli({"generate", "--prompt", "a red circle", "--width", "64", "--height", "64", "--steps", "2",
+                                 "--output", dir_.filePath("bundled")});
+    QCOMPARE(no_model.exit_code, 0);
+    QVERIFY2(no_model.errors.contains("(bundled)"), qPrintable(no_model.errors));
   }
 };
 

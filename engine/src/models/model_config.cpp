@@ -287,7 +287,7 @@ TextEncoderConfig detectHfClip(const ShapeMap& shapes, const std::string& prefix
   text.mlp_width = static_cast<int>(shapeOf(shapes, prefix + "encoder.layers.0.mlp.fc1.weight", 2)[0]);
   text.heads = std::max(1, text.width / 64);
   text.activation = TextActivation::QuickGelu;
-  text.pad_token = 49407;
+  text.pad_token = text.vocab_size - 1;  // HF CLIP pads with end-of-text, the last id (49407 in OpenAI's vocabulary)
   if (const auto it = shapes.find(projection_key); it != shapes.end() && it->second.size() == 2) {
     text.projection_dim = static_cast<int>(it->second[0]);  // HF text_projection.weight: [projection, width]
   }

@@ -20,6 +20,7 @@ void ConfigOverrides::applyTo(ModelConfig& config) const {
   }
   if (scale_factor) config.vae.scale_factor = *scale_factor;
   if (prediction) config.prediction = *prediction;
+  if (text_encoders) config.text_encoders = *text_encoders;
 }
 
 #ifdef GESSO_WITH_YAML

@@ -51,7 +51,7 @@ void applyTextEncoderConfig(TextEncoderConfig text, int index, ModelConfig& conf
     fail(ErrorCode::ConfigError, source + ": describes text encoder " + std::to_string(index) + " but the model has " +
                                      std::to_string(encoders.size()));
   }
-  text.pad_token = text.layout == TextEncoderLayout::OpenClip ? 0 : 49407;
+  text.pad_token = text.layout == TextEncoderLayout::OpenClip ? 0 : text.vocab_size - 1;  // HF: end-of-text, the last id
   encoders.push_back(text);
 }
 

@@ -3,6 +3,9 @@
 #include "gesso/models/model_config_files.h"
 
 #include "gesso/error.h"
+#include "gesso/models/text_config.h"
+
+#include <nlohmann/json.hpp>
 
 #include <yaml-cpp/yaml.h>
 
@@ -193,6 +196,36 @@ std::optional<Prediction> predictionFromDenoiser(const YAML::Node& denoiser, con
                "\"" + target + "\" is not supported (EpsScaling or VScaling)");
 }
 
+// cond_stage_config.params.text_config: a HuggingFace CLIPTextConfig written in YAML (Gesso's extension for models
+// with their own text encoder; the released LDM YAMLs name a pretrained one instead). Scalars only.
+TextEncoderConfig parseTextConfig(const YAML::Node& node, const std::string& path, const YamlReader& reader) {
+  if (!node.IsMap()) reader.error(path, "expected a map of CLIPTextConfig fields");
+  nlohmann::json json = nlohmann::json::object();
+  for (const auto& entry : node) {
+    const std::string key = entry.first.Scalar();
+    const YAML::Node value = entry.second;
+    if (key == "architectures") {
+      json[key] = nlohmann::json::array();
+      for (const auto& name : value) json[key].push_back(name.Scalar());
+      continue;
+    }
+    if (!value.IsScalar()) reader.error(path + "." + key, "expected a scalar");
+    const std::string text = value.Scalar();
+    if (key == "hidden_act") {
+      json[key] = text;
+    } else if (key == "layer_norm_eps") {
+      json[key] = reader.number(value, path + "." + key);
+    } else {
+      json[key] = reader.integer(value, path + "." + key);
+    }
+  }
+  try {
+    return models::textConfigFromHfJson(json.dump());
+  } catch (const GessoError& error) {
+    reader.error(path, error.error().detail);
+  }
+}
+
 ConfigOverrides parseYamlText(const std::string& text, const std::string& source_name) {
   YamlReader reader(source_name);
   YAML::Node root;
@@ -224,6 +257,11 @@ ConfigOverrides parseYamlText(const std::string& text, const std::string& source
   }
   if (params["first_stage_config"]) {
     overrides.vae = parseVaeParams(params["first_stage_config"]["params"], "model.params.first_stage_config.params", reader);
+  }
+  if (params["cond_stage_config"] && params["cond_stage_config"]["params"] &&
+      params["cond_stage_config"]["params"]["text_config"]) {
+    overrides.text_encoders = std::vector<TextEncoderConfig>{parseTextConfig(
+        params["cond_stage_config"]["params"]["text_config"], "model.params.cond_stage_config.params.text_config", reader)};
   }
   if (!isNull(params["scale_factor"])) {
     overrides.scale_factor = reader.number(params["scale_factor"], "model.params.scale_factor");

@@ -75,7 +75,7 @@ TextEncoderConfig textConfigFromHfJson(const std::string& json_text) {
     }
   }
   out.projection_dim = with_projection ? field<int>(config, "projection_dim", where) : 0;
-  out.pad_token = 49407;
+  out.pad_token = out.vocab_size - 1;  // end-of-text, the last id (49407 in OpenAI's vocabulary)
   return out;
 }
 

@@ -36,24 +36,6 @@ std::string utf8Of(char32_t code) {
   return out;
 }
 
-// GPT-2/CLIP bytes_to_unicode: printable bytes stand for themselves, the others map to U+0100 onwards.
-// Returned in the reference's order (printable bytes first), which is the order of the first 256 vocabulary ids.
-std::vector<std::pair<int, std::string>> bytesToUnicode() {
-  std::vector<int> bytes;
-  for (int b = '!'; b <= '~'; ++b) bytes.push_back(b);
-  for (int b = 0xA1; b <= 0xAC; ++b) bytes.push_back(b);
-  for (int b = 0xAE; b <= 0xFF; ++b) bytes.push_back(b);
-  std::vector<std::pair<int, std::string>> mapping;
-  for (int b : bytes) mapping.emplace_back(b, utf8Of(static_cast<char32_t>(b)));
-  int extra = 0;
-  for (int b = 0; b < 256; ++b) {
-    if (std::find(bytes.begin(), bytes.end(), b) == bytes.end()) {
-      mapping.emplace_back(b, utf8Of(static_cast<char32_t>(256 + extra++)));
-    }
-  }
-  return mapping;
-}
-
 std::string readGzip(const std::string& path) {
   gzFile file = gzopen(path.c_str(), "rb");
   if (!file) fail(ErrorCode::IoError, "cannot open CLIP BPE vocabulary " + path);
@@ -104,6 +86,23 @@ std::pair<std::string, std::string> parseMerge(const std::string& line, const st
 
 }  // namespace
 
+// Printable bytes stand for themselves, the others map to U+0100 onwards (see tokenizer_text.h).
+std::vector<std::pair<int, std::string>> detail::bytesToUnicode() {
+  std::vector<int> bytes;
+  for (int b = '!'; b <= '~'; ++b) bytes.push_back(b);
+  for (int b = 0xA1; b <= 0xAC; ++b) bytes.push_back(b);
+  for (int b = 0xAE; b <= 0xFF; ++b) bytes.push_back(b);
+  std::vector<std::pair<int, std::string>> mapping;
+  for (int b : bytes) mapping.emplace_back(b, utf8Of(static_cast<char32_t>(b)));
+  int extra = 0;
+  for (int b = 0; b < 256; ++b) {
+    if (std::find(bytes.begin(), bytes.end(), b) == bytes.end()) {
+      mapping.emplace_back(b, utf8Of(static_cast<char32_t>(256 + extra++)));
+    }
+  }
+  return mapping;
+}
+
 ClipTokenizer ClipTokenizer::load(const std::string& path) {
   std::error_code error;
   if (fs::is_directory(path, error)) return fromHuggingFaceFolder(path);
@@ -127,7 +126,7 @@ ClipTokenizer ClipTokenizer::fromOpenAiVocab(const std::string& gz_path) {
   for (size_t i = 1; i <= kOpenAiMergeCount; ++i) merges.push_back(parseMerge(lines[i], gz_path, i + 1));
 
   std::vector<std::string> vocabulary;
-  const auto alphabet = bytesToUnicode();
+  const auto alphabet = detail::bytesToUnicode();
   for (const auto& entry : alphabet) vocabulary.push_back(entry.second);
   for (const auto& entry : alphabet) vocabulary.push_back(entry.second + "</w>");
   for (const auto& [first, second] : merges) vocabulary.push_back(first + second);
@@ -178,7 +177,7 @@ ClipTokenizer::ClipTokenizer(std::vector<std::string> vocabulary, std::vector<st
     ranks_.emplace(merges_[rank].first + " " + merges_[rank].second, static_cast<int64_t>(rank));
   }
   byte_symbols_.resize(256);
-  for (const auto& [byte, symbol] : bytesToUnicode()) {
+  for (const auto& [byte, symbol] : detail::bytesToUnicode()) {
     byte_symbols_[byte] = symbol;
     if (!ids_.count(symbol) || !ids_.count(symbol + "</w>")) {
       fail(ErrorCode::InvalidFormat, "CLIP vocabulary " + source + " lacks the byte symbol '" + symbol + "'");

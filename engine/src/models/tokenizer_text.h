@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gesso::models::detail {
@@ -18,5 +19,9 @@ std::vector<std::string> preTokenize(const std::string& cleaned_utf8);
 // html.unescape of Python's standard library: numeric references in full, named references for a common
 // subset (the Latin-1 set, which may omit the ';', plus Greek letters, quotes, dashes and other frequent ones).
 std::u32string unescapeHtml(const std::u32string& text);
+
+// GPT-2/CLIP bytes_to_unicode: (byte, its UTF-8 stand-in), printable bytes first, in the order of the first 256
+// vocabulary ids.
+std::vector<std::pair<int, std::string>> bytesToUnicode();
 
 }  // namespace gesso::models::detail

@@ -194,6 +194,13 @@ std::string findTokenizer(const std::string& explicit_path, const std::string& m
     const std::string folder = (fs::path(model_path) / "tokenizer").string();
     if (exists((fs::path(folder) / "vocab.json").string())) return folder;
   }
+  if (!model_path.empty() && fs::is_regular_file(model_path, error)) {
+    // A single file with its own vocabulary beside it (the bundled model): vocab.json + merges.txt in its folder.
+    const fs::path folder = fs::path(model_path).parent_path();
+    if (exists((folder / "vocab.json").string()) && fs::exists(folder / "merges.txt", error)) {
+      return folder.empty() ? std::string(".") : folder.string();
+    }
+  }
   if (const char* env = std::getenv("GESSO_TOKENIZER"); env && *env) {
     if (exists(env)) return env;
   }
@@ -399,8 +406,9 @@ GenerateResult generateImpl(LoadedModel& model, const GenerateRequest& request_i
   const int64_t batch = request.batch_size;
   const int64_t height = request.height;
   const int64_t width = request.width;
-  const int64_t h = height / 8;
-  const int64_t w = width / 8;
+  const int64_t factor = model.vae->downscaleFactor();  // 8 for Stable Diffusion, 4 for the bundled model
+  const int64_t h = height / factor;
+  const int64_t w = width / factor;
   const int64_t latent_channels = config.vae.embed_dim;
   const auto latent_options = at::TensorOptions().dtype(at::kFloat).device(model.device);
 
@@ -502,11 +510,11 @@ GenerateResult generateImpl(LoadedModel& model, const GenerateRequest& request_i
       // strength; its noise is drawn again from the batch's seed for the larger shape.
       const int64_t hires_width = static_cast<int64_t>(width * request.hires_scale) / 8 * 8;
       const int64_t hires_height = static_cast<int64_t>(height * request.hires_scale) / 8 * 8;
-      const at::Tensor upscaled = at::upsample_bilinear2d(x, {hires_height / 8, hires_width / 8}, false);  // [B, C, h', w']
+      const at::Tensor upscaled = at::upsample_bilinear2d(x, {hires_height / factor, hires_width / factor}, false);  // [B, C, h', w']
       if (config.family == ModelFamily::SDXL) sdxlVectors(hires_height, hires_width);
       diffusion::Conditioning hires_cond = cond;
       if (hires_cond.concat.defined()) {
-        hires_cond.concat = at::upsample_nearest2d(hires_cond.concat, {hires_height / 8, hires_width / 8});
+        hires_cond.concat = at::upsample_nearest2d(hires_cond.concat, {hires_height / factor, hires_width / factor});
       }
       const diffusion::GuidedDenoiser hires_guided(denoiser, hires_cond, uncond, guidance);
       const int hires_steps = request.hires_steps > 0 ? request.hires_steps : request.steps;
@@ -516,7 +524,7 @@ GenerateResult generateImpl(LoadedModel& model, const GenerateRequest& request_i
       second.batch_index = batch_index;
       second.pass = 1;
       second.seed = seed;
-      second.noise = initialNoise(seed, {batch, latent_channels, hires_height / 8, hires_width / 8}).to(model.device);
+      second.noise = initialNoise(seed, {batch, latent_channels, hires_height / factor, hires_width / factor}).to(model.device);
       second.x = upscaled + second.noise * hires_sigmas[0].item<double>();
       second.sigmas = hires_sigmas;
       x = runPass(model, request, hires_guided, second, callbacks);

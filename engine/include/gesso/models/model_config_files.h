@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gesso {
 
@@ -19,6 +20,9 @@ struct ConfigOverrides {
   std::optional<VaeConfig> vae;           // its scale_factor is the default unless scale_factor is set
   std::optional<double> scale_factor;
   std::optional<Prediction> prediction;
+  // A text encoder described in the YAML (cond_stage_config.params.text_config, HF CLIPTextConfig fields): models
+  // with their own vocabulary, such as the bundled one. Replaces the detected or preset text encoders.
+  std::optional<std::vector<TextEncoderConfig>> text_encoders;
 
   // Replaces what this holds; a Custom family becomes the one the new UNet belongs to.
   void applyTo(ModelConfig& config) const;
