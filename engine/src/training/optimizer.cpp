@@ -4,18 +4,33 @@
 #include "gesso/error.h"
 
 #include <ATen/ATen.h>
-#include <c10/util/string_utils.h>
 #include <nlohmann/json.hpp>
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <cmath>
+#include <sstream>
+#include <type_traits>
+#include <utility>
 
 namespace gesso::training {
 
 namespace {
 
-// torch::optim keys its per-parameter state by the address of the TensorImpl (see Optimizer::state()).
-std::string stateKey(const at::Tensor& parameter) { return c10::guts::to_string(parameter.unsafeGetTensorImpl()); }
+// torch::optim keys its per-parameter state by the address of the TensorImpl (see Optimizer::state()): printed as a
+// string up to LibTorch 2.0, the pointer itself in later versions. The map's own key type decides.
+using StateKey = std::decay_t<decltype(std::declval<torch::optim::AdamW&>().state())>::key_type;
+
+// A template so that only the branch for this LibTorch's key type is compiled.
+template <typename Key = StateKey>
+Key stateKey(const at::Tensor& parameter) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream key;
+    key << parameter.unsafeGetTensorImpl();
+    return key.str();
+  } else {
+    return static_cast<Key>(parameter.unsafeGetTensorImpl());
+  }
+}
 
 }  // namespace
 
