@@ -95,6 +95,21 @@ int temporaries(const std::string& run_dir) {
   return count;
 }
 
+// "start" records in RUN_DIR/metrics.jsonl: one more appears when a run has finished loading and begins training.
+int startRecords(const QString& run_dir) {
+  QFile metrics(run_dir + "/metrics.jsonl");
+  if (!metrics.open(QIODevice::ReadOnly)) return 0;
+  return metrics.readAll().count("\"type\":\"start\"");
+}
+
+// Waits until `process` has written a new start record (true) or has ended (false).
+bool waitForTraining(QProcess& process, const QString& run_dir, int starts_before) {
+  while (startRecords(run_dir) <= starts_before) {
+    if (process.state() != QProcess::Running || process.waitForFinished(10)) return false;
+  }
+  return true;
+}
+
 uint64_t folderBytes(const std::string& folder) {
   uint64_t bytes = 0;
   for (const auto& entry : fs::directory_iterator(folder)) bytes += entry.is_regular_file() ? entry.file_size() : 0;
@@ -110,6 +125,7 @@ class KillTrainTest : public QObject {
   QString model_;
   QString tokenizer_;
   QString data_;
+  uint64_t checkpoint_bytes_ = 0;  // one checkpoint folder of this model (measured by the first probe)
 
   QStringList fresh(const QString& run_dir, int64_t steps, int save_every) const {
     return {"train", "--model", model_, "--tokenizer", tokenizer_, "--data", data_, "--output", run_dir,
@@ -150,28 +166,48 @@ class KillTrainTest : public QObject {
     if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
     const int kills = countFromEnv("GESSO_TRAIN_KILLS", 3);
 
-    // One undisturbed run of 3 steps (start-up, caches, 3 steps, 3 checkpoint saves) spans the kill moments.
+    // One undisturbed run of 3 steps: its whole length (start-up, caches, 3 steps, 3 checkpoint saves) and its
+    // training part (from the start record to the exit) span the kill moments.
     QElapsedTimer timer;
     timer.start();
-    const Run probe = runCli(fresh(dir_.filePath("probe"), 3, 1));
+    const QString probe_dir = dir_.filePath("probe");
+    QProcess probe_process;
+    probe_process.start(gesso::test::cliPath(), fresh(probe_dir, 3, 1));
+    QVERIFY(probe_process.waitForStarted());
+    QVERIFY(waitForTraining(probe_process, probe_dir, 0));
+    const qint64 startup_ms = timer.elapsed();
+    const Run probe = finish(probe_process);
     const qint64 full_ms = timer.elapsed();
     QVERIFY2(probe.exit_code == 0, qPrintable(probe.output + probe.errors));
+    const qint64 train_ms = std::max<qint64>(1, full_ms - startup_ms);
+    checkpoint_bytes_ = folderBytes(training::listCheckpoints(probe_dir.toStdString()).back().path);
 
     // The killed runs aim at 100000 steps, so a kill never meets a finished run; the last one sets the end.
     const QString run_dir = dir_.filePath("killed");
     const std::string run = run_dir.toStdString();
     std::mt19937 random(11);
-    std::uniform_int_distribution<qint64> moment(0, full_ms);
-    int killed_running = 0, during_save = 0, fresh_starts = 0, resumes = 0, resumes_ok = 0;
+    std::uniform_int_distribution<qint64> any_moment(0, full_ms);
+    std::uniform_int_distribution<qint64> training_moment(0, train_ms);
+    int killed_running = 0, killed_training = 0, during_save = 0, fresh_starts = 0, resumes = 0, resumes_ok = 0;
     int64_t previous = -1;
     for (int i = 0; i < kills; ++i) {
       QProcess process;
       const bool resume = previous >= 0;
+      const int starts_before = startRecords(run_dir);
       process.start(gesso::test::cliPath(), resume ? QStringList{"train", "--resume", run_dir} : fresh(run_dir, 100000, 1));
       QVERIFY(process.waitForStarted());
       (resume ? resumes : fresh_starts)++;
       const qint64 pid = process.processId();
-      QThread::msleep(static_cast<unsigned long>(moment(random)));
+      // Every fourth kill at any moment of a run (start-up included); the others at a moment of its training part,
+      // where the checkpoint saves happen, and a fresh run only once it has a checkpoint (so 3 kills resume too).
+      if (i % 4 == 0) {
+        QThread::msleep(static_cast<unsigned long>(any_moment(random)));
+      } else if (waitForTraining(process, run_dir, starts_before)) {
+        while (!resume && training::listCheckpoints(run).empty() && !process.waitForFinished(10)) {
+        }
+        ++killed_training;
+        QThread::msleep(static_cast<unsigned long>(training_moment(random)));
+      }
       if (process.state() == QProcess::Running) ++killed_running;
       process.kill();  // SIGKILL
       const Run killed = finish(process);
@@ -206,11 +242,11 @@ class KillTrainTest : public QObject {
     }
     QVERIFY2(final_run.output.contains("model.safetensors"), qPrintable(final_run.output));
     checkFinished(run_dir, last);
-    qInfo("%d SIGKILLs at random moments of 0-%lld ms (%d while running, %d while a checkpoint temporary folder existed); "
-          "%d fresh starts (no checkpoint yet), %d resumes (%d reached training, each from the newest complete checkpoint); "
-          "the run completed at step %lld with 2 verified checkpoints",
-          kills, static_cast<long long>(full_ms), killed_running, during_save, fresh_starts, resumes, resumes_ok,
-          static_cast<long long>(last));
+    qInfo("%d SIGKILLs (%d at 0-%lld ms after launch, %d at 0-%lld ms after training began; %d while running, %d while a "
+          "checkpoint temporary folder existed); %d fresh starts (no checkpoint yet), %d resumes (%d reached training, "
+          "each from the newest complete checkpoint); the run completed at step %lld with 2 verified checkpoints",
+          kills, kills - killed_training, static_cast<long long>(full_ms), killed_training, static_cast<long long>(train_ms),
+          killed_running, during_save, fresh_starts, resumes, resumes_ok, static_cast<long long>(last));
   }
 
   // A full disk half-way through the second checkpoint: the run stops with the cause, step 2 stays complete and the
@@ -218,11 +254,12 @@ class KillTrainTest : public QObject {
   void fullDiskKeepsPreviousCheckpoint() {
     GESSO_REQUIRE_IMAGE_IO();
     if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
-    const Run probe = runCli(fresh(dir_.filePath("disk_probe"), 2, 2));
-    QVERIFY2(probe.exit_code == 0, qPrintable(probe.output + probe.errors));
-    const auto probe_checkpoints = training::listCheckpoints(dir_.filePath("disk_probe").toStdString());
-    QCOMPARE(probe_checkpoints.size(), size_t(1));
-    const uint64_t checkpoint_bytes = folderBytes(probe_checkpoints[0].path);
+    if (checkpoint_bytes_ == 0) {  // run alone: measure one checkpoint
+      const Run probe = runCli(fresh(dir_.filePath("disk_probe"), 2, 2));
+      QVERIFY2(probe.exit_code == 0, qPrintable(probe.output + probe.errors));
+      checkpoint_bytes_ = folderBytes(training::listCheckpoints(dir_.filePath("disk_probe").toStdString()).back().path);
+    }
+    const uint64_t checkpoint_bytes = checkpoint_bytes_;
     // The first checkpoint and half of the second; the run's other writes (config.json, caches) are far smaller.
     const uint64_t limit = checkpoint_bytes + checkpoint_bytes / 2;
 
