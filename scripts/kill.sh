@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
-# SIGKILLs gesso-cli at random moments and checks that no finished work is lost (tests/cli/test_kill.cpp with more
-# kills): `generate --batch-count 4` on a tiny random model COUNT times (default 50) and afterwards every *.png in the
-# output folder decodes and carries its request (interrupted writes stay hidden .NAME.tmp-XXXXXX files); a full disk
-# during a save (GESSO_FAULT_INJECT_WRITE_FAIL_AFTER_BYTES) keeps what was written.
-#   scripts/kill.sh [COUNT]          (builds gesso-cli and test_kill in build/; needs ../shared/data/clip)
+# SIGKILLs gesso-cli at random moments and checks that no finished work is lost.
+#   scripts/kill.sh [COUNT]        generate (tests/cli/test_kill.cpp with more kills): `generate --batch-count 4` on a
+#                                  tiny random model COUNT times (default 50); afterwards every *.png in the output
+#                                  folder decodes and carries its request (interrupted writes stay hidden
+#                                  .NAME.tmp-XXXXXX files); a full disk during a save keeps what was written.
+#   scripts/kill.sh train [COUNT]  train (tests/cli/test_kill_train.cpp with more kills): `train --save-every 1 --keep 2`
+#                                  on a tiny model, SIGKILLed COUNT times (default 50) at random moments of a 3-step
+#                                  run's length; after each kill the newest checkpoint verifies, none is lost, and
+#                                  `train --resume RUN_DIR` continues (a fresh start while none is complete); the run
+#                                  then completes with 2 verified checkpoints. A full disk during a checkpoint save
+#                                  (GESSO_FAULT_INJECT_WRITE_FAIL_AFTER_BYTES) keeps the previous checkpoint.
+# Both build gesso-cli and the test in build/ and need ../shared/data/clip. Run at low priority on a shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+test=test_kill
+variable=GESSO_KILLS
+if [[ "${1:-}" == train ]]; then
+  test=test_kill_train
+  variable=GESSO_TRAIN_KILLS
+  shift
+fi
 count=${1:-50}
 [[ -f build/build.ninja ]] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGESSO_BUILD_UI=OFF >/dev/null
-cmake --build build --target gesso-cli test_kill -j "${JOBS:-2}" >/dev/null
-QTEST_FUNCTION_TIMEOUT=7200000 GESSO_KILLS=$count build/tests/test_kill -v1 2>&1 |
+[[ -f build/tests/$test ]] || cmake -S . -B build >/dev/null  # a new test file needs a re-glob
+cmake --build build --target gesso-cli "$test" -j "${JOBS:-2}" >/dev/null
+env QTEST_FUNCTION_TIMEOUT=7200000 "$variable=$count" "build/tests/$test" -v1 2>&1 |
   grep -E "QINFO|PASS|FAIL|SKIP|Totals|Loc:"
 exit "${PIPESTATUS[0]}"

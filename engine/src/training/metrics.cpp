@@ -125,7 +125,8 @@ std::vector<MetricsRecord> readMetrics(const std::string& run_dir) {
     } else {
       fail(ErrorCode::InvalidFormat, "'" + path + "' line " + std::to_string(i + 1) + " has an unknown type '" + record.type + "'");
     }
-    if (record.type == "start" && record.run.status == "resumed") {
+    // A fresh start (step 0) in the same folder drops the records of an earlier run killed before its first checkpoint.
+    if (record.type == "start" && (record.run.status == "resumed" || record.run.status == "started")) {
       const int64_t resumed_at = record.run.step;
       records.erase(std::remove_if(records.begin(), records.end(),
                                    [resumed_at](const MetricsRecord& r) { return r.type != "start" && r.type != "end" && recordStep(r) > resumed_at; }),
