@@ -183,7 +183,7 @@ class CkptReaderTest : public QObject {
 
   // Every seed of the fuzz corpus (and any finding saved there) is read or refused cleanly.
   void replaysFuzzCorpus() {
-    const QString corpus = QFileInfo(QStringLiteral(__FILE__)).absolutePath() + "/../../fuzz/corpus";
+    const QString corpus = QStringLiteral(GESSO_FUZZ_CORPUS_DIR);
     int inputs = 0;
     for (const QString& target : {QString("pickle"), QString("ckpt")}) {
       QDir folder(corpus + "/" + target);

@@ -18,7 +18,7 @@ using namespace gesso;
 namespace {
 
 QString corpusDir(const QString& target) {
-  return QFileInfo(QStringLiteral(__FILE__)).absolutePath() + "/../../fuzz/corpus/" + target;
+  return QStringLiteral(GESSO_FUZZ_CORPUS_DIR "/") + target;
 }
 
 std::string readAll(const QString& path) {
