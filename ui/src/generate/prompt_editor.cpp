@@ -61,7 +61,12 @@ void PromptEditor::recount() {
     try {
       const prompt::ParsedPrompt parsed = prompt::parsePrompt(toPlainText().toStdString());
       const auto tokenize = [this](const std::string& text) { return tokenizer_->encode(text); };
-      const prompt::TokenWindows windows = prompt::buildTokenWindows(parsed.parts, tokenize);
+      // The vocabulary's own start/end ids: a model with its own vocabulary (the bundled one) has other ids than CLIP.
+      prompt::WindowOptions options = prompt::WindowOptions::clip();
+      options.start_id = tokenizer_->startOfText();
+      options.end_id = tokenizer_->endOfText();
+      options.pad_id = tokenizer_->endOfText();
+      const prompt::TokenWindows windows = prompt::buildTokenWindows(parsed.parts, tokenize, options);
       for (const auto& ids : windows.ids) {
         int count = 0;
         for (int i = 1; i < prompt::kWindowLength && ids[static_cast<size_t>(i)] != tokenizer_->endOfText(); ++i) ++count;
