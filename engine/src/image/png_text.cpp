@@ -2,6 +2,8 @@
 // length (4 bytes, big-endian) | type (4 letters) | data | CRC-32 over type and data.
 #include "gesso/image/png_text.h"
 
+#include "util/utf8.h"
+
 #include "gesso/error.h"
 
 #include <sys/stat.h>
@@ -36,37 +38,6 @@ bool isChunkType(std::string_view type) {
 
 bool isTextChunk(std::string_view type) { return type == "tEXt" || type == "zTXt" || type == "iTXt"; }
 
-bool isValidUtf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    int extra = 0;
-    uint32_t code = 0;
-    if (byte < 0x80) {
-      ++i;
-      continue;
-    } else if ((byte & 0xe0) == 0xc0) {
-      extra = 1, code = byte & 0x1f;
-    } else if ((byte & 0xf0) == 0xe0) {
-      extra = 2, code = byte & 0x0f;
-    } else if ((byte & 0xf8) == 0xf0) {
-      extra = 3, code = byte & 0x07;
-    } else {
-      return false;
-    }
-    if (i + static_cast<size_t>(extra) >= text.size()) return false;  // the sequence runs past the end
-    for (int k = 1; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3f);
-    }
-    const uint32_t minimum = extra == 1 ? 0x80 : extra == 2 ? 0x800 : 0x10000;
-    if (code < minimum || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
-    i += static_cast<size_t>(extra) + 1;
-  }
-  return true;
-}
-
 std::string latin1ToUtf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -83,7 +54,7 @@ std::string latin1ToUtf8(std::string_view text) {
 }
 
 // tEXt/zTXt are Latin-1 by the specification, but many writers put UTF-8 there: keep text that is valid UTF-8.
-std::string decodeLatin1Text(std::string_view text) { return isValidUtf8(text) ? std::string(text) : latin1ToUtf8(text); }
+std::string decodeLatin1Text(std::string_view text) { return util::isValidUtf8(text) ? std::string(text) : latin1ToUtf8(text); }
 
 std::string inflateText(std::string_view compressed, const std::string& where) {
   z_stream stream{};
@@ -213,7 +184,7 @@ std::string encodeTextChunk(const PngTextChunk& chunk, std::string& type) {
   if (ascii) {
     type = "tEXt";
   } else {
-    if (!isValidUtf8(chunk.text)) fail(ErrorCode::InvalidArgument, "PNG text \"" + chunk.keyword + "\" is not valid UTF-8");
+    if (!util::isValidUtf8(chunk.text)) fail(ErrorCode::InvalidArgument, "PNG text \"" + chunk.keyword + "\" is not valid UTF-8");
     type = "iTXt";
     data.append(std::string("\0\0\0\0", 4));  // uncompressed, method 0, no language tag, no translated keyword
   }

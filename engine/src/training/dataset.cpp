@@ -6,6 +6,7 @@
 #include "gesso/image/image_io.h"
 #include "gesso/util/sha256.h"
 #include "training/dataset_scan_memory.h"
+#include "util/utf8.h"
 
 #include <spdlog/spdlog.h>
 
@@ -45,38 +46,6 @@ bool isImageExtension(const std::string& extension) {
   return known.count(extension) > 0;
 }
 
-// Strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
-bool validUtf8(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    int extra = 0;
-    uint32_t code = 0;
-    if (byte < 0x80) {
-      ++i;
-      continue;
-    } else if ((byte & 0xE0) == 0xC0) {
-      extra = 1, code = byte & 0x1F;
-    } else if ((byte & 0xF0) == 0xE0) {
-      extra = 2, code = byte & 0x0F;
-    } else if ((byte & 0xF8) == 0xF0) {
-      extra = 3, code = byte & 0x07;
-    } else {
-      return false;
-    }
-    if (i + size_t(extra) >= text.size()) return false;
-    for (int k = 1; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + size_t(k)]);
-      if ((next & 0xC0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3F);
-    }
-    static const uint32_t minimum[4] = {0, 0x80, 0x800, 0x10000};
-    if (code < minimum[extra] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
-    i += size_t(extra) + 1;
-  }
-  return true;
-}
-
 // The caption file's text: UTF-8 without BOM, line breaks as spaces, trimmed. Throws a reason on failure.
 std::string readCaption(const std::string& path) {
   std::error_code error;
@@ -91,7 +60,7 @@ std::string readCaption(const std::string& path) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) fail(ErrorCode::IoError, "caption " + path + " could not be read");
   if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
-  if (!validUtf8(text)) fail(ErrorCode::InvalidFormat, "caption " + path + " is not UTF-8 text");
+  if (!util::isValidUtf8(text)) fail(ErrorCode::InvalidFormat, "caption " + path + " is not UTF-8 text");
   if (text.find('\0') != std::string::npos) fail(ErrorCode::InvalidFormat, "caption " + path + " contains NUL bytes");
   for (char& c : text) {
     if (c == '\r' || c == '\n' || c == '\t') c = ' ';
