@@ -95,10 +95,11 @@ class UiDropTest : public QObject {
     QCOMPARE(spin("batchSize"), 2);
     QCOMPARE(spin("clipSkip"), 2);
     QVERIFY(tab().findChild<QGroupBox*>("hires")->isChecked());
-    // What the widgets now describe is the request again (device and previews come from the settings).
+    // What the widgets now describe is the request again (device, previews and folders come from the settings).
     pipeline::GenerateRequest back = tab().currentRequest();
     back.preview_every = request.preview_every;
     back.tokenizer = request.tokenizer;
+    back.lora_dir = request.lora_dir;
     QCOMPARE(QString::fromStdString(pipeline::requestToJson(back)), QString::fromStdString(pipeline::requestToJson(request)));
   }
 
