@@ -10,6 +10,7 @@
 #include "gesso/training/checkpoint_store.h"
 
 #include "gesso/io/ldm_writer.h"
+#include "../util/atomic_file.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
@@ -34,6 +35,30 @@ std::string parameterName(size_t index) {
   char name[32];
   std::snprintf(name, sizeof(name), "param.%05zu", index);
   return name;
+}
+
+bool isYamlPath(const fs::path& path) { return path.extension() == ".yaml" || path.extension() == ".yml"; }
+
+// The YAML the trained model's config came from (--config, or MODEL.yaml beside the base checkpoint), or "".
+std::string configYamlOf(const TrainConfig& config) {
+  if (!config.config.empty() && isYamlPath(config.config)) return config.config;
+  if (config.init != "random" && !config.model.empty()) {
+    const fs::path beside = fs::path(config.model).replace_extension(".yaml");
+    if (fs::is_regular_file(beside)) return beside.string();
+  }
+  return {};
+}
+
+// Copies `from` to `to` atomically (the copy is complete or absent).
+void copyFileAtomically(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) fail(ErrorCode::FileNotFound, "cannot read '" + from + "'");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  const std::string text = bytes.str();
+  AtomicFile out(to);
+  out.write(text.data(), text.size());
+  out.commit();
 }
 
 std::map<std::string, at::Tensor> readTensors(const std::string& path) {
@@ -210,6 +235,11 @@ std::string Trainer::Impl::exportResult() {
     } else {
       path = (fs::path(config.output) / "model.safetensors").string();
       io::writeLdmCheckpoint(path, model->unet, model->vae, model->text_encoders, model_config, dtype, metadata);
+      // model.yaml beside it is read back on load: what tensor shapes cannot tell (GroupNorm groups, a text
+      // encoder described in the YAML, v-prediction) stays as trained.
+      if (const std::string yaml = configYamlOf(config); !yaml.empty()) {
+        copyFileAtomically(yaml, (fs::path(config.output) / "model.yaml").string());
+      }
     }
   } catch (...) {
     if (ema.enabled()) ema.swap(parameters);
