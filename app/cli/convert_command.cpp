@@ -148,7 +148,8 @@ nlohmann::json unetDiffusersConfig(const UNetConfig& unet) {
                          {"up_block_types", up},
                          {"transformer_layers_per_block", depth},
                          {"cross_attention_dim", unet.context_dim},
-                         {"use_linear_projection", unet.use_linear_in_transformer}};
+                         {"use_linear_projection", unet.use_linear_in_transformer},
+                         {"norm_num_groups", unet.norm_groups}};
   if (unet.num_head_channels > 0) {
     json["attention_head_dim"] = heads;
   } else {
@@ -166,7 +167,8 @@ nlohmann::json vaeDiffusersConfig(const VaeConfig& vae) {
   for (int mult : vae.ch_mult) block_out.push_back(vae.ch * mult);
   return {{"_class_name", "AutoencoderKL"},     {"in_channels", vae.in_channels},   {"out_channels", vae.out_ch},
           {"block_out_channels", block_out},     {"layers_per_block", vae.num_res_blocks},
-          {"latent_channels", vae.z_channels},   {"sample_size", vae.resolution},    {"scaling_factor", vae.scale_factor}};
+          {"latent_channels", vae.z_channels},   {"sample_size", vae.resolution},    {"scaling_factor", vae.scale_factor},
+          {"norm_num_groups", vae.norm_groups}};
 }
 
 nlohmann::json textDiffusersConfig(const TextEncoderConfig& text) {

@@ -4,7 +4,10 @@
 
 #include "gesso/error.h"
 #include "gesso/io/safetensors.h"
+#include "gesso/models/autoencoder_kl.h"
 #include "gesso/models/model_config_files.h"
+#include "gesso/models/unet.h"
+#include "gesso/nn/layers.h"
 #include "golden.h"
 
 #include <QtTest>
@@ -464,6 +467,60 @@ model:
     QFETCH(QString, preset);
     const UNetConfig parsed = gesso::parseDiffusersUNetConfig(json.toStdString(), "unet/config.json");
     QCOMPARE(unetText(parsed), unetText(gesso::presetConfig(preset.toStdString()).unet));
+  }
+
+  // norm_num_groups (diffusers' field; Gesso's extension in LDM YAMLs) reaches the built modules' GroupNorms.
+  void normGroupsFromConfigs() {
+    GESSO_REQUIRE_YAML();
+    const std::string yaml = R"(
+model:
+  params:
+    unet_config:
+      params: {model_channels: 32, channel_mult: [1, 2], num_res_blocks: 1, attention_resolutions: [1],
+               num_head_channels: 16, context_dim: 16, norm_num_groups: 8}
+    first_stage_config:
+      params:
+        embed_dim: 4
+        ddconfig: {z_channels: 4, ch: 16, ch_mult: [1, 2], num_res_blocks: 1, norm_num_groups: 4}
+)";
+    const auto overrides = gesso::parseYamlConfig(yaml, "groups.yaml");
+    QCOMPARE(overrides.unet->norm_groups, 8);
+    QCOMPARE(overrides.vae->norm_groups, 4);
+    const auto countGroups = [](torch::nn::Module& module, int64_t expected) {
+      int count = 0;
+      for (const auto& child : module.modules()) {
+        if (auto* norm = dynamic_cast<gesso::nn::GroupNormImpl*>(child.get())) {
+          if (norm->groups != expected) return -1;
+          ++count;
+        }
+      }
+      return count;
+    };
+    const auto options = torch::TensorOptions().dtype(torch::kFloat);
+    gesso::models::UNet unet(*overrides.unet, options);
+    gesso::models::AutoencoderKL vae(*overrides.vae, options);
+    const int unet_norms = countGroups(*unet, 8), vae_norms = countGroups(*vae, 4);
+    qInfo("GroupNorms: UNet %d with 8 groups, VAE %d with 4 groups", unet_norms, vae_norms);
+    QVERIFY(unet_norms > 5);
+    QVERIFY(vae_norms > 5);
+
+    // diffusers config.json carries the same field; the default stays sgm's 32.
+    const std::string json = R"({"block_out_channels": [32, 64], "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
+      "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"], "attention_head_dim": 2, "cross_attention_dim": 16,
+      "layers_per_block": 1, "norm_num_groups": 16})";
+    QCOMPARE(gesso::parseDiffusersUNetConfig(json, "unet/config.json").norm_groups, 16);
+    QCOMPARE(gesso::parseDiffusersVaeConfig(R"({"block_out_channels": [64, 128], "norm_num_groups": 8})", "vae/config.json").norm_groups, 8);
+    QCOMPARE(gesso::presetConfig(ModelFamily::SD1).unet.norm_groups, 32);
+
+    // A group count that does not divide the widths is named.
+    std::string bad = yaml;
+    bad.replace(bad.find("norm_num_groups: 8"), 18, "norm_num_groups: 5");
+    try {
+      (void)gesso::parseYamlConfig(bad, "groups.yaml");
+      QFAIL("5 groups over 32 channels was accepted");
+    } catch (const GessoError& error) {
+      QVERIFY2(QString::fromStdString(error.error().detail).contains("norm_num_groups"), error.what());
+    }
   }
 
   void diffusersVaeConfig() {

@@ -448,7 +448,8 @@ class TrainTest : public QObject {
                            "        in_channels: 4\n        out_channels: 4\n        model_channels: 32\n"
                            "        attention_resolutions: [2, 1]\n        num_res_blocks: 1\n        channel_mult: [1, 2]\n"
                            "        num_heads: 8\n        use_spatial_transformer: true\n        transformer_depth: 1\n"
-                           "        context_dim: 64\n        use_linear_in_transformer: false\n";
+                           "        context_dim: 64\n        use_linear_in_transformer: false\n"
+                           "        norm_num_groups: 8\n";
     std::ofstream(path("tiny-random.config.json"))
         << R"({"vocab_size": 49408, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 1,)"
         << R"( "intermediate_size": 256, "max_position_embeddings": 77, "hidden_act": "quick_gelu"})";
@@ -476,6 +477,9 @@ class TrainTest : public QObject {
     auto model = pipeline::LoadedModel::load(options);
     QCOMPARE(model->config().unet.model_channels, 32);
     QCOMPARE(model->config().text_encoders.at(0).width, 64);
+    // What shapes cannot tell comes back from model.yaml, the --config copied beside the result.
+    QVERIFY(fs::exists(fs::path(result.output_file).replace_extension(".yaml")));
+    QCOMPARE(model->config().unet.norm_groups, 8);
     // fp32 export: the reloaded text encoder equals the trained one exactly.
     const auto trained = io::SafetensorsFile::open(result.checkpoint + "/trained.safetensors");
     const size_t unet_count = model->unet->parameters().size();

@@ -420,7 +420,8 @@ nlohmann::ordered_json unetJson(const UNetConfig& unet) {
           {"transformer_depth_middle", unet.transformer_depth_middle},
           {"context_dim", unet.context_dim},
           {"use_linear_in_transformer", unet.use_linear_in_transformer},
-          {"adm_in_channels", unet.adm_in_channels}};
+          {"adm_in_channels", unet.adm_in_channels},
+          {"norm_num_groups", unet.norm_groups}};
 }
 
 nlohmann::ordered_json vaeJson(const VaeConfig& vae) {
@@ -428,7 +429,7 @@ nlohmann::ordered_json vaeJson(const VaeConfig& vae) {
           {"in_channels", vae.in_channels}, {"out_ch", vae.out_ch},         {"ch", vae.ch},
           {"ch_mult", vae.ch_mult},         {"num_res_blocks", vae.num_res_blocks},
           {"attn_resolutions", vae.attn_resolutions}, {"double_z", vae.double_z},
-          {"scale_factor", vae.scale_factor}};
+          {"scale_factor", vae.scale_factor},       {"norm_num_groups", vae.norm_groups}};
 }
 
 nlohmann::ordered_json textJson(const TextEncoderConfig& text) {

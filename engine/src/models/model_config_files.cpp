@@ -184,6 +184,7 @@ UNetConfig parseDiffusersUNetConfig(const std::string& json_text, const std::str
     unet.adm_in_channels = reader.integer("projection_class_embeddings_input_dim");
   }
   if (reader.has("class_embed_type")) reader.error("class_embed_type", "is not supported");
+  if (reader.has("norm_num_groups")) unet.norm_groups = reader.integer("norm_num_groups");
   return unet;
 }
 
@@ -197,6 +198,7 @@ VaeConfig parseDiffusersVaeConfig(const std::string& json_text, const std::strin
   if (reader.has("latent_channels")) vae.z_channels = vae.embed_dim = reader.integer("latent_channels");
   if (reader.has("sample_size")) vae.resolution = reader.integer("sample_size");
   if (reader.has("scaling_factor")) vae.scale_factor = reader.number("scaling_factor");
+  if (reader.has("norm_num_groups")) vae.norm_groups = reader.integer("norm_num_groups");
   vae.attn_resolutions.clear();  // diffusers' AutoencoderKL has attention only in the mid block
   vae.double_z = true;
   return vae;

@@ -156,6 +156,14 @@ UNetConfig parseUNetParams(const YAML::Node& params, const std::string& path, co
     if (value <= 0) reader.error(field("num_res_blocks"), "must be positive");
   }
   if (unet.model_channels <= 0) reader.error(field("model_channels"), "must be positive");
+  // Gesso's extension (sgm fixes 32): diffusers' norm_num_groups, for small models whose widths 32 groups would
+  // reduce to one channel each.
+  if (!isNull(params["norm_num_groups"])) {
+    unet.norm_groups = reader.integer(params["norm_num_groups"], field("norm_num_groups"));
+    if (unet.norm_groups <= 0 || unet.model_channels % unet.norm_groups != 0) {
+      reader.error(field("norm_num_groups"), "must be positive and divide model_channels");
+    }
+  }
   return unet;
 }
 
@@ -181,6 +189,10 @@ VaeConfig parseVaeParams(const YAML::Node& params, const std::string& path, cons
   if (dd["out_ch"]) vae.out_ch = reader.integer(dd["out_ch"], field("out_ch"));
   if (dd["double_z"]) vae.double_z = reader.boolean(dd["double_z"], field("double_z"));
   vae.attn_resolutions = dd["attn_resolutions"] ? reader.integers(dd["attn_resolutions"], field("attn_resolutions")) : std::vector<int>{};
+  if (!isNull(dd["norm_num_groups"])) {  // Gesso's extension, as in the UNet
+    vae.norm_groups = reader.integer(dd["norm_num_groups"], field("norm_num_groups"));
+    if (vae.norm_groups <= 0 || vae.ch % vae.norm_groups != 0) reader.error(field("norm_num_groups"), "must be positive and divide ch");
+  }
   return vae;
 }
 

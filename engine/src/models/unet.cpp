@@ -130,7 +130,7 @@ UNetImpl::UNetImpl(const UNetConfig& config, const torch::TensorOptions& options
   auto spatialTransformer = [&](int64_t channels, int64_t depth) {
     const HeadLayout layout = headLayout(config, channels);
     nn::SpatialTransformer transformer(channels, layout.heads, layout.head_dim, depth, config.context_dim,
-                                       projection, options);
+                                       projection, config.norm_groups, options);
     transformers_.push_back(transformer);
     return transformer;
   };
@@ -151,7 +151,7 @@ UNetImpl::UNetImpl(const UNetConfig& config, const torch::TensorOptions& options
     const int64_t level_channels = config.channel_mult[level] * model_channels;
     for (int i = 0; i < num_res_blocks[level]; ++i) {
       UNetBlock block;
-      block->append(nn::ResBlock(channels, time_embed_dim, level_channels, options));
+      block->append(nn::ResBlock(channels, time_embed_dim, level_channels, config.norm_groups, options));
       channels = level_channels;
       if (hasAttention(config, ds)) block->append(spatialTransformer(channels, transformer_depth[level]));
       addInputBlock(block);
@@ -167,9 +167,9 @@ UNetImpl::UNetImpl(const UNetConfig& config, const torch::TensorOptions& options
   }
 
   middle_block = register_module("middle_block", UNetBlock());
-  middle_block->append(nn::ResBlock(channels, time_embed_dim, channels, options));
+  middle_block->append(nn::ResBlock(channels, time_embed_dim, channels, config.norm_groups, options));
   middle_block->append(spatialTransformer(channels, depth_middle));
-  middle_block->append(nn::ResBlock(channels, time_embed_dim, channels, options));
+  middle_block->append(nn::ResBlock(channels, time_embed_dim, channels, config.norm_groups, options));
 
   output_blocks = register_module("output_blocks", torch::nn::ModuleList());
   for (size_t level = levels; level-- > 0;) {
@@ -178,7 +178,7 @@ UNetImpl::UNetImpl(const UNetConfig& config, const torch::TensorOptions& options
       const int64_t skip = skip_channels.back();
       skip_channels.pop_back();
       UNetBlock block;
-      block->append(nn::ResBlock(channels + skip, time_embed_dim, level_channels, options));
+      block->append(nn::ResBlock(channels + skip, time_embed_dim, level_channels, config.norm_groups, options));
       channels = level_channels;
       if (hasAttention(config, ds)) block->append(spatialTransformer(channels, transformer_depth[level]));
       if (level > 0 && i == num_res_blocks[level]) {
@@ -191,7 +191,7 @@ UNetImpl::UNetImpl(const UNetConfig& config, const torch::TensorOptions& options
   }
 
   auto out = register_module("out", nn::numberedContainer());
-  out_norm = out->register_module("0", nn::groupNorm32(channels, options));
+  out_norm = out->register_module("0", nn::groupNorm(config.norm_groups, channels, options));
   // 1: SiLU
   out_conv = out->register_module("2", nn::Conv2d(model_channels, config.out_channels, 3, options, 1, 1));
 }

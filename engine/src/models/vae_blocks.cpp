@@ -27,17 +27,19 @@ void checkVaeConfig(const VaeConfig& config) {
   requirePositive(config.out_ch, "out_ch");
   requirePositive(config.ch, "ch");
   requirePositive(config.num_res_blocks, "num_res_blocks");
+  requirePositive(config.norm_groups, "norm_num_groups");
   if (config.ch_mult.empty()) fail(ErrorCode::ConfigError, "VAE config: ch_mult must list at least one level");
   for (size_t i = 0; i < config.ch_mult.size(); ++i) {
     const std::string field = "ch_mult[" + std::to_string(i) + "]";
     requirePositive(config.ch_mult[i], field.c_str());
-    if ((int64_t{config.ch} * config.ch_mult[i]) % 32 != 0) {
+    if ((int64_t{config.ch} * config.ch_mult[i]) % config.norm_groups != 0) {
       fail(ErrorCode::ConfigError, "VAE config: ch * " + field + " = " + std::to_string(config.ch * config.ch_mult[i]) +
-                                       " must be a multiple of 32 (GroupNorm groups)");
+                                       " must be a multiple of norm_num_groups " + std::to_string(config.norm_groups));
     }
   }
-  if (config.ch % 32 != 0) {
-    fail(ErrorCode::ConfigError, "VAE config: ch = " + std::to_string(config.ch) + " must be a multiple of 32 (GroupNorm groups)");
+  if (config.ch % config.norm_groups != 0) {
+    fail(ErrorCode::ConfigError, "VAE config: ch = " + std::to_string(config.ch) + " must be a multiple of norm_num_groups " +
+                                     std::to_string(config.norm_groups));
   }
 }
 
@@ -46,14 +48,15 @@ bool vaeHasAttention(const VaeConfig& config, int resolution) {
          config.attn_resolutions.end();
 }
 
-nn::GroupNorm vaeNormalize(int64_t channels, const torch::TensorOptions& options) {
-  return nn::GroupNorm(32, channels, options, 1e-6);
+nn::GroupNorm vaeNormalize(int64_t groups, int64_t channels, const torch::TensorOptions& options) {
+  return nn::GroupNorm(groups, channels, options, 1e-6);
 }
 
-VaeResnetBlockImpl::VaeResnetBlockImpl(int64_t in_channels, int64_t out_channels, const torch::TensorOptions& options)
-    : norm1(register_module("norm1", vaeNormalize(in_channels, options))),
+VaeResnetBlockImpl::VaeResnetBlockImpl(int64_t in_channels, int64_t out_channels, int64_t groups,
+                                       const torch::TensorOptions& options)
+    : norm1(register_module("norm1", vaeNormalize(groups, in_channels, options))),
       conv1(register_module("conv1", nn::Conv2d(in_channels, out_channels, 3, options, 1, 1))),
-      norm2(register_module("norm2", vaeNormalize(out_channels, options))),
+      norm2(register_module("norm2", vaeNormalize(groups, out_channels, options))),
       conv2(register_module("conv2", nn::Conv2d(out_channels, out_channels, 3, options, 1, 1))) {
   if (in_channels != out_channels) {
     nin_shortcut = register_module("nin_shortcut", nn::Conv2d(in_channels, out_channels, 1, options));
@@ -66,8 +69,8 @@ torch::Tensor VaeResnetBlockImpl::forward(const torch::Tensor& x) {
   return (nin_shortcut ? nin_shortcut(x) : x) + h;
 }
 
-VaeAttnBlockImpl::VaeAttnBlockImpl(int64_t channels, const torch::TensorOptions& options)
-    : norm(register_module("norm", vaeNormalize(channels, options))),
+VaeAttnBlockImpl::VaeAttnBlockImpl(int64_t channels, int64_t groups, const torch::TensorOptions& options)
+    : norm(register_module("norm", vaeNormalize(groups, channels, options))),
       q(register_module("q", nn::Conv2d(channels, channels, 1, options))),
       k(register_module("k", nn::Conv2d(channels, channels, 1, options))),
       v(register_module("v", nn::Conv2d(channels, channels, 1, options))),
@@ -103,10 +106,10 @@ torch::Tensor VaeUpsampleImpl::forward(const torch::Tensor& x) {
   return conv(at::upsample_nearest2d(x, {2 * x.size(2), 2 * x.size(3)}, 2.0, 2.0));
 }
 
-VaeMidImpl::VaeMidImpl(int64_t channels, const torch::TensorOptions& options)
-    : block_1(register_module("block_1", VaeResnetBlock(channels, channels, options))),
-      attn_1(register_module("attn_1", VaeAttnBlock(channels, options))),
-      block_2(register_module("block_2", VaeResnetBlock(channels, channels, options))) {}
+VaeMidImpl::VaeMidImpl(int64_t channels, int64_t groups, const torch::TensorOptions& options)
+    : block_1(register_module("block_1", VaeResnetBlock(channels, channels, groups, options))),
+      attn_1(register_module("attn_1", VaeAttnBlock(channels, groups, options))),
+      block_2(register_module("block_2", VaeResnetBlock(channels, channels, groups, options))) {}
 
 torch::Tensor VaeMidImpl::forward(const torch::Tensor& x, const VaeDebugHook& hook, const std::string& prefix) {
   auto h = block_1(x);
@@ -119,13 +122,13 @@ torch::Tensor VaeMidImpl::forward(const torch::Tensor& x, const VaeDebugHook& ho
 }
 
 VaeLevelImpl::VaeLevelImpl(int64_t in_channels, int64_t out_channels, int block_count, bool with_attention,
-                           VaeResample resample, const torch::TensorOptions& options)
+                           VaeResample resample, int64_t groups, const torch::TensorOptions& options)
     : block(register_module("block", torch::nn::ModuleList())), attn(register_module("attn", torch::nn::ModuleList())) {
   for (int j = 0; j < block_count; ++j) {
-    blocks.emplace_back(j == 0 ? in_channels : out_channels, out_channels, options);
+    blocks.emplace_back(j == 0 ? in_channels : out_channels, out_channels, groups, options);
     block->push_back(blocks.back());
     if (with_attention) {
-      attentions.emplace_back(out_channels, options);
+      attentions.emplace_back(out_channels, groups, options);
       attn->push_back(attentions.back());
     }
   }

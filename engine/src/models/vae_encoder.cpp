@@ -18,14 +18,14 @@ VaeEncoderImpl::VaeEncoderImpl(const VaeConfig& config, const torch::TensorOptio
     const int64_t block_out = ch * config.ch_mult[i];
     const bool last = i + 1 == level_count;
     levels.emplace_back(block_in, block_out, config.num_res_blocks, vaeHasAttention(config, resolution),
-                        last ? VaeResample::None : VaeResample::Down, options);
+                        last ? VaeResample::None : VaeResample::Down, config.norm_groups, options);
     down->push_back(levels.back());
     block_in = block_out;
     if (!last) resolution /= 2;
   }
 
-  mid = register_module("mid", VaeMid(block_in, options));
-  norm_out = register_module("norm_out", vaeNormalize(block_in, options));
+  mid = register_module("mid", VaeMid(block_in, config.norm_groups, options));
+  norm_out = register_module("norm_out", vaeNormalize(config.norm_groups, block_in, options));
   const int64_t out_channels = (config.double_z ? 2 : 1) * int64_t{config.z_channels};
   conv_out = register_module("conv_out", nn::Conv2d(block_in, out_channels, 3, options, 1, 1));
 }

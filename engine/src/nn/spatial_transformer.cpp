@@ -38,11 +38,11 @@ at::Tensor BasicTransformerBlockImpl::forward(const at::Tensor& x_in, const at::
 }
 
 SpatialTransformerImpl::SpatialTransformerImpl(int64_t in_channels, int64_t heads, int64_t head_dim, int64_t depth,
-                                               int64_t context_dim, ProjectionKind projection_,
+                                               int64_t context_dim, ProjectionKind projection_, int64_t norm_groups,
                                                const torch::TensorOptions& options)
     : projection(projection_) {
   const int64_t inner = heads * head_dim;
-  norm = register_module("norm", groupNorm32(in_channels, options, 1e-6));
+  norm = register_module("norm", groupNorm(norm_groups, in_channels, options, 1e-6));
   if (projection == ProjectionKind::Conv1x1) {
     proj_in_conv = register_module("proj_in", Conv2d(in_channels, inner, 1, options));
   } else {

@@ -7,12 +7,12 @@
 
 namespace gesso::nn {
 
-GroupNorm groupNorm32(int64_t channels, const torch::TensorOptions& options, double eps) {
-  if (channels % 32 != 0) {
-    fail(ErrorCode::ConfigError, "GroupNorm with 32 groups needs a channel count divisible by 32, got " +
-                                     std::to_string(channels));
+GroupNorm groupNorm(int64_t groups, int64_t channels, const torch::TensorOptions& options, double eps) {
+  if (groups <= 0 || channels % groups != 0) {
+    fail(ErrorCode::ConfigError, "GroupNorm with " + std::to_string(groups) +
+                                     " groups needs a channel count divisible by it, got " + std::to_string(channels));
   }
-  return GroupNorm(32, channels, options, eps);
+  return GroupNorm(groups, channels, options, eps);
 }
 
 at::Tensor groupNormFloat32(GroupNorm& norm, const at::Tensor& x) {
@@ -24,10 +24,10 @@ at::Tensor groupNormFloat32(GroupNorm& norm, const at::Tensor& x) {
 
 std::shared_ptr<torch::nn::Module> numberedContainer() { return std::make_shared<torch::nn::Module>(); }
 
-ResBlockImpl::ResBlockImpl(int64_t channels, int64_t emb_channels, int64_t out_channels,
+ResBlockImpl::ResBlockImpl(int64_t channels, int64_t emb_channels, int64_t out_channels, int64_t norm_groups,
                            const torch::TensorOptions& options) {
   auto in_layers = register_module("in_layers", numberedContainer());
-  in_norm = in_layers->register_module("0", groupNorm32(channels, options));
+  in_norm = in_layers->register_module("0", groupNorm(norm_groups, channels, options));
   // 1: SiLU
   in_conv = in_layers->register_module("2", Conv2d(channels, out_channels, 3, options, 1, 1));
 
@@ -36,7 +36,7 @@ ResBlockImpl::ResBlockImpl(int64_t channels, int64_t emb_channels, int64_t out_c
   emb_linear = emb_layers->register_module("1", Linear(emb_channels, out_channels, options));
 
   auto out_layers = register_module("out_layers", numberedContainer());
-  out_norm = out_layers->register_module("0", groupNorm32(out_channels, options));
+  out_norm = out_layers->register_module("0", groupNorm(norm_groups, out_channels, options));
   // 1: SiLU; 2: Dropout (identity at inference)
   out_conv = out_layers->register_module("3", Conv2d(out_channels, out_channels, 3, options, 1, 1));
 

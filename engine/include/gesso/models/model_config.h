@@ -30,6 +30,7 @@ struct UNetConfig {
   int context_dim = 768;
   bool use_linear_in_transformer = false;
   int adm_in_channels = 0;                             // > 0: SDXL vector conditioning (num_classes "sequential")
+  int norm_groups = 32;  // GroupNorm groups (diffusers' norm_num_groups; sgm fixes 32); small widths need fewer
 };
 
 // sgm/LDM AutoencoderKL (ddconfig + embed_dim).
@@ -45,6 +46,7 @@ struct VaeConfig {
   std::vector<int> attn_resolutions{};
   bool double_z = true;
   double scale_factor = 0.18215;
+  int norm_groups = 32;  // GroupNorm groups (diffusers' norm_num_groups; sgm fixes 32)
 };
 
 enum class TextEncoderLayout {

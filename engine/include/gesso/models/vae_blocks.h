@@ -21,18 +21,18 @@ namespace gesso::models {
 using VaeDebugHook = std::function<void(const std::string& name, const torch::Tensor& output)>;
 
 // Throws GessoError(ConfigError) naming the field when `config` cannot build an autoencoder (non-positive sizes,
-// an empty ch_mult, a width GroupNorm's 32 groups do not divide).
+// an empty ch_mult, a width the GroupNorm groups do not divide).
 void checkVaeConfig(const VaeConfig& config);
 
 // Whether the encoder/decoder put AttnBlocks after the ResnetBlocks at nominal resolution `resolution`.
 bool vaeHasAttention(const VaeConfig& config, int resolution);
 
-// The reference's Normalize(): GroupNorm with 32 groups, eps 1e-6, affine.
-nn::GroupNorm vaeNormalize(int64_t channels, const torch::TensorOptions& options);
+// The reference's Normalize(): GroupNorm, eps 1e-6, affine; `groups` is VaeConfig::norm_groups (32 in sgm).
+nn::GroupNorm vaeNormalize(int64_t groups, int64_t channels, const torch::TensorOptions& options);
 
 // ResnetBlock with temb_channels = 0 and no conv_shortcut (the autoencoder's form).
 struct VaeResnetBlockImpl : torch::nn::Module {
-  VaeResnetBlockImpl(int64_t in_channels, int64_t out_channels, const torch::TensorOptions& options);
+  VaeResnetBlockImpl(int64_t in_channels, int64_t out_channels, int64_t groups, const torch::TensorOptions& options);
   torch::Tensor forward(const torch::Tensor& x);  // [N, in, H, W] -> [N, out, H, W]
 
   nn::GroupNorm norm1;
@@ -46,7 +46,7 @@ TORCH_MODULE(VaeResnetBlock);
 
 // AttnBlock: one attention head over the H·W positions, with 1x1 convolutions as projections.
 struct VaeAttnBlockImpl : torch::nn::Module {
-  VaeAttnBlockImpl(int64_t channels, const torch::TensorOptions& options);
+  VaeAttnBlockImpl(int64_t channels, int64_t groups, const torch::TensorOptions& options);
   torch::Tensor forward(const torch::Tensor& x);  // [N, C, H, W] -> [N, C, H, W]
 
   nn::GroupNorm norm;
@@ -77,7 +77,7 @@ TORCH_MODULE(VaeUpsample);
 
 // The middle stage shared by encoder and decoder: ResnetBlock, AttnBlock, ResnetBlock.
 struct VaeMidImpl : torch::nn::Module {
-  VaeMidImpl(int64_t channels, const torch::TensorOptions& options);
+  VaeMidImpl(int64_t channels, int64_t groups, const torch::TensorOptions& options);
   // Reports "<prefix>block_1", "<prefix>attn_1", "<prefix>block_2" to `hook`.
   torch::Tensor forward(const torch::Tensor& x, const VaeDebugHook& hook, const std::string& prefix);
 
@@ -94,7 +94,7 @@ enum class VaeResample { None, Down, Up };
 // by `attn.j` at attention resolutions, then the resampler, registered as `downsample` or `upsample`.
 struct VaeLevelImpl : torch::nn::Module {
   VaeLevelImpl(int64_t in_channels, int64_t out_channels, int block_count, bool with_attention, VaeResample resample,
-               const torch::TensorOptions& options);
+               int64_t groups, const torch::TensorOptions& options);
   // Reports "<prefix>block.j", "<prefix>attn.j" and "<prefix>downsample" / "<prefix>upsample".
   torch::Tensor forward(const torch::Tensor& x, const VaeDebugHook& hook, const std::string& prefix);
 

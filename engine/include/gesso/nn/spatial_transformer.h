@@ -45,7 +45,7 @@ TORCH_MODULE(BasicTransformerBlock);
 
 struct SpatialTransformerImpl : torch::nn::Module {
   SpatialTransformerImpl(int64_t in_channels, int64_t heads, int64_t head_dim, int64_t depth, int64_t context_dim,
-                         ProjectionKind projection, const torch::TensorOptions& options);
+                         ProjectionKind projection, int64_t norm_groups, const torch::TensorOptions& options);
   // x [N, C, H, W], context [N, M, context_dim] -> [N, C, H, W]
   at::Tensor forward(const at::Tensor& x, const at::Tensor& context);
 

@@ -13,10 +13,11 @@
 
 namespace gesso::nn {
 
-// in_layers (0 GroupNorm32, 1 SiLU, 2 conv3×3), emb_layers (0 SiLU, 1 Linear), out_layers (0 GroupNorm32, 1 SiLU,
+// in_layers (0 GroupNorm, 1 SiLU, 2 conv3×3), emb_layers (0 SiLU, 1 Linear), out_layers (0 GroupNorm, 1 SiLU,
 // 2 Dropout, 3 conv3×3), skip_connection (conv1×1 when the width changes, otherwise identity).
 struct ResBlockImpl : torch::nn::Module {
-  ResBlockImpl(int64_t channels, int64_t emb_channels, int64_t out_channels, const torch::TensorOptions& options);
+  ResBlockImpl(int64_t channels, int64_t emb_channels, int64_t out_channels, int64_t norm_groups,
+               const torch::TensorOptions& options);
   // x [N, channels, H, W], emb [N, emb_channels] -> [N, out_channels, H, W]
   at::Tensor forward(const at::Tensor& x, const at::Tensor& emb);
 
@@ -47,8 +48,9 @@ struct UpsampleImpl : torch::nn::Module {
 };
 TORCH_MODULE(Upsample);
 
-// sgm's GroupNorm32: 32 groups, eps 1e-5.
-GroupNorm groupNorm32(int64_t channels, const torch::TensorOptions& options, double eps = 1e-5);
+// sgm's GroupNorm32 with `groups` groups (UNetConfig::norm_groups, 32 in sgm), eps 1e-5; a ConfigError when
+// `groups` does not divide `channels`.
+GroupNorm groupNorm(int64_t groups, int64_t channels, const torch::TensorOptions& options, double eps = 1e-5);
 // GroupNorm32's forward: normalises in float32 whatever the dtype, then returns to x's dtype.
 at::Tensor groupNormFloat32(GroupNorm& norm, const at::Tensor& x);
 
