@@ -331,7 +331,7 @@ void benchTrain(const BenchOptions& options) {
 }  // namespace
 
 void addBenchCommand(CLI::App& app, CommandContext& context) {
-  auto* bench = app.add_subcommand("bench", "Measure speed and memory (random weights, no files needed)");
+  auto* bench = app.add_subcommand("bench", "Measure speed and memory (random weights, no files needed; generate: a real model)");
   bench->require_subcommand(1);
   auto options = std::make_shared<BenchOptions>();
   auto* unet = bench->add_subcommand("unet", "Time UNet forwards of a family preset and compare with a matmul peak");
@@ -374,6 +374,7 @@ void addBenchCommand(CLI::App& app, CommandContext& context) {
     auto result = captureErrors([&] { benchUnet(*options); });
     if (!result) reportError(context, result.error());
   });
+  addBenchGenerateCommand(*bench, context);
 }
 
 }  // namespace gesso::cli

@@ -25,6 +25,11 @@ void addBenchCommand(CLI::App& app, CommandContext& context);
 // The options that choose a model and where it runs (--model, --config, --vae, --tokenizer, --device, --precision),
 // shared by the commands that generate.
 void addModelOptions(CLI::App& command, pipeline::GenerateRequest& request);
+// Sets request.model to the bundled gesso-shapes model when it is empty; InvalidArgument naming the folders
+// searched when that is missing too.
+void useBundledModelIfUnset(pipeline::GenerateRequest& request);
+// `bench generate` (bench_generate.cpp), registered by addBenchCommand.
+void addBenchGenerateCommand(CLI::App& bench, CommandContext& context);
 
 void addGenerateCommand(CLI::App& app, CommandContext& context);
 void addCompareCommand(CLI::App& app, CommandContext& context);

@@ -123,17 +123,7 @@ void runGenerate(GenerateOptions& options, const CLI::App& command) {
     request = stored;
   }
   if (command.count("--eta") > 0) request.eta = options.eta;
-  if (request.model.empty()) {
-    // No model given: the bundled one (resources/models/gesso-shapes), so a fresh install generates offline.
-    request.model = pipeline::bundledModelPath();
-    if (request.model.empty()) {
-      std::string looked;
-      for (const auto& folder : pipeline::bundledModelSearchPaths()) looked += "\n  " + folder;
-      fail(ErrorCode::InvalidArgument, "--model is required: no model given and the bundled model (" +
-                                           std::string(pipeline::kBundledModelName) + ") was not found in:" + looked);
-    }
-    spdlog::info("model: {} (bundled)", request.model);
-  }
+  useBundledModelIfUnset(request);
   pipeline::validateRequest(request);
   if (request.preview_every > 0 && options.preview_dir.empty()) {
     options.preview_dir = (std::filesystem::path(options.output) / "previews").string();
@@ -187,6 +177,19 @@ void listSamplers() {
 }
 
 }  // namespace
+
+void useBundledModelIfUnset(pipeline::GenerateRequest& request) {
+  if (!request.model.empty()) return;
+  // No model given: the bundled one (resources/models/gesso-shapes), so a fresh install generates offline.
+  request.model = pipeline::bundledModelPath();
+  if (request.model.empty()) {
+    std::string looked;
+    for (const auto& folder : pipeline::bundledModelSearchPaths()) looked += "\n  " + folder;
+    fail(ErrorCode::InvalidArgument, "--model is required: no model given and the bundled model (" +
+                                         std::string(pipeline::kBundledModelName) + ") was not found in:" + looked);
+  }
+  spdlog::info("model: {} (bundled)", request.model);
+}
 
 void addModelOptions(CLI::App& command, pipeline::GenerateRequest& request) {
   command.add_option("--model", request.model, "Checkpoint (.safetensors) or diffusers folder (generate: default the bundled gesso-shapes model)");
