@@ -4,6 +4,8 @@
 #include "golden.h"
 #include "pipeline_fixture.h"
 
+#include <nlohmann/json.hpp>
+
 #include <QDir>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -109,6 +111,18 @@ class CliGenerateTest : public QObject {
                                  "--output", dir_.filePath("bundled")});
     QCOMPARE(no_model.exit_code, 0);
     QVERIFY2(no_model.errors.contains("(bundled)"), qPrintable(no_model.errors));
+  }
+
+  // `bench generate` times whole images of the bundled model (a smoke run here; the figures are in benchmarks.md).
+  void benchGenerateReports() {
+    const Run run = runCli({"bench", "generate", "--runs", "2", "--warmup", "0", "--steps", "2", "--json"});
+    QCOMPARE(run.exit_code, 0);
+    const auto report = nlohmann::json::parse(run.output.toStdString());
+    qInfo("bench generate: %s", report.dump().c_str());
+    QCOMPARE(report.at("runs").get<int>(), 2);
+    QVERIFY(report.at("seconds_per_image_min").get<double>() > 0);
+    QVERIFY(report.at("seconds_per_image_min").get<double>() <= report.at("seconds_per_image_median").get<double>());
+    QVERIFY(report.at("model").get<std::string>().find("gesso-shapes") != std::string::npos);
   }
 };
 
