@@ -304,10 +304,6 @@
         <source>Drop an image to run img2img; paint a mask to inpaint. Clear the image for txt2img.</source>
         <translation>이미지를 놓으면 img2img를 실행하고, 마스크를 칠하면 인페인트합니다. txt2img로 돌아가려면 이미지를 지우세요.</translation>
     </message>
-    <message>
-        <source>%1 (bundled)</source>
-        <translation>%1 (내장)</translation>
-    </message>
 </context>
 <context>
     <name>gesso::ui::ImageCanvas</name>
@@ -1286,6 +1282,10 @@ validation at step %1: %2</source>
 </context>
 <context>
     <name>ModelFolders</name>
+    <message>
+        <source>%1 (bundled)</source>
+        <translation>%1 (내장)</translation>
+    </message>
     <message>
         <source>Checkpoint</source>
         <translation>체크포인트</translation>

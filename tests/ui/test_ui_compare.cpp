@@ -4,11 +4,13 @@
 // prompt: a different one); the labelled grid export.
 #include "compare/compare_cell_view.h"
 #include "compare/compare_tab.h"
+#include "gesso/pipeline/bundled_model.h"
 #include "gesso/pipeline/pipeline.h"
 #include "pipeline_fixture.h"
 #include "util/qt_image.h"
 #include "worker/engine_worker.h"
 
+#include <QComboBox>
 #include <QImage>
 #include <QLabel>
 #include <QPushButton>
@@ -138,6 +140,18 @@ class UiCompareTest : public QObject {
     QCOMPARE(grid.width() % 64, 0);
     QCOMPARE(grid.width() * grid.height() > 5 * 64 * 64, true);
     QVERIFY(grid.height() > 64);
+  }
+
+  // The model picker offers the bundled model, as the Generate tab does, with no models folder set.
+  void offersTheBundledModel() {
+    const QString bundled = QString::fromStdString(pipeline::bundledModelPath());
+    if (bundled.isEmpty()) QSKIP("no bundled model");
+    ui::EngineWorker worker;
+    ui::CompareTab tab(worker);
+    tab.applySettings(ui::AppSettingsValues{});
+    bool offered = false;
+    for (QComboBox* box : tab.findChildren<QComboBox*>()) offered = offered || box->findData(bundled) >= 0;
+    QVERIFY2(offered, qPrintable(bundled));
   }
 
   void badSelectionIsReported() {

@@ -213,6 +213,7 @@ void CompareTab::applySettings(const AppSettingsValues& settings) {
   base_.precision = AppSettings::precisionName(settings.precision).toStdString();
   const QString current = model_->currentText();
   model_->clear();
+  if (const ModelChoice bundled = bundledModelChoice(); !bundled.path.isEmpty()) model_->addItem(bundled.label, bundled.path);
   for (const ModelFileInfo& file : scanModelFolders(settings.models_folder, {})) {
     if (file.kind == ModelKind::Checkpoint) model_->addItem(QFileInfo(file.path).fileName(), file.path);
   }

@@ -7,14 +7,10 @@
 #include "gesso/diffusion/sampler.h"
 #include "gesso/diffusion/schedulers.h"
 #include "gesso/pipeline/output.h"
-#include "gesso/pipeline/pipeline.h"
-#include "util/app_icon.h"
-
-// The bundled model (helper "shapes") is the default checkpoint where the engine provides it.
-#if __has_include("gesso/pipeline/bundled_model.h")
 #include "gesso/pipeline/bundled_model.h"
-#define GESSO_HAS_BUNDLED_MODEL 1
-#endif
+#include "gesso/pipeline/pipeline.h"
+#include "models/model_folders.h"
+#include "util/app_icon.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -451,7 +447,6 @@ void GenerateTab::applySettings(const AppSettingsValues& settings) {
   const bool first_time = settings_.models_folder.isNull() && settings_.outputs_folder.isNull();
   settings_ = settings;
   rescanFolders();
-#ifdef GESSO_HAS_BUNDLED_MODEL
   // First start on the bundled model: its own example prompt, ready to generate.
   if (first_time && model_->currentIndex() == 0 && model_->currentText().contains(QString::fromLatin1(pipeline::kBundledModelName)) &&
       prompt_->toPlainText() == QString::fromUtf8(kExamplePrompt)) {
@@ -460,9 +455,6 @@ void GenerateTab::applySettings(const AppSettingsValues& settings) {
     width_->setValue(64);  // what gesso-shapes is trained at (scripts/run.sh generates at 64×64)
     height_->setValue(64);
   }
-#else
-  Q_UNUSED(first_time);
-#endif
   loadTokenizer();
 }
 
@@ -471,10 +463,7 @@ void GenerateTab::rescanFolders() {
   const QString current_vae = vae_->currentData().toString();
   model_->blockSignals(true);
   model_->clear();
-#ifdef GESSO_HAS_BUNDLED_MODEL
-  const QString bundled = QString::fromStdString(pipeline::bundledModelPath());
-  if (!bundled.isEmpty()) model_->addItem(tr("%1 (bundled)").arg(QString::fromLatin1(pipeline::kBundledModelName)), bundled);
-#endif
+  if (const ModelChoice bundled = bundledModelChoice(); !bundled.path.isEmpty()) model_->addItem(bundled.label, bundled.path);
   vae_->clear();
   vae_->addItem(tr("(from the checkpoint)"), QString());
   QStringList loras;

@@ -6,6 +6,7 @@
 #include "gesso/io/safetensors.h"
 #include "gesso/models/model_config.h"
 #include "gesso/models/model_config_files.h"
+#include "gesso/pipeline/bundled_model.h"
 #include "gesso/util/sha256.h"
 
 #include <QCoreApplication>
@@ -45,6 +46,11 @@ qint64 folderSize(const QString& folder) {
 }
 
 }  // namespace
+
+ModelChoice bundledModelChoice() {
+  return {QCoreApplication::translate("ModelFolders", "%1 (bundled)").arg(QString::fromLatin1(pipeline::kBundledModelName)),
+          QString::fromStdString(pipeline::bundledModelPath())};
+}
 
 QString modelKindName(ModelKind kind) {
   switch (kind) {

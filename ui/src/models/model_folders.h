@@ -33,6 +33,14 @@ struct ModelDetails {
 // large file, so call it on the worker). Throws GessoError naming the file.
 ModelDetails inspectModelFile(const ModelFileInfo& file);
 
+// The bundled gesso-shapes checkpoint as a model picker entry: label "gesso-shapes (bundled)" (translated) and its
+// path; an empty path when it is not installed.
+struct ModelChoice {
+  QString label;
+  QString path;
+};
+ModelChoice bundledModelChoice();
+
 QString modelKindName(ModelKind kind);  // translated
 QString byteSizeText(qint64 bytes);     // "1.99 GiB"
 
