@@ -1,0 +1,107 @@
+// Trainer::exportCheckpoint: any checkpoint of a run as a file to generate with (compare checkpoints, `gesso-cli
+// train --export-checkpoint`), rebuilt through the trainer's own setup and restore code.
+#include "trainer_impl.h"
+
+#include "gesso/error.h"
+#include "gesso/training/checkpoint_store.h"
+#include "../util/atomic_file.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+namespace gesso::training {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string readFile(const fs::path& path, const std::string& checkpoint) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(ErrorCode::FileNotFound, "checkpoint '" + checkpoint + "': cannot read " + path.filename().string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void copyAtomically(const std::string& from, const std::string& to, const std::string& checkpoint) {
+  const std::string bytes = readFile(from, checkpoint);
+  AtomicFile out(to);
+  out.write(bytes.data(), bytes.size());
+  out.commit();
+}
+
+// An export is reused while it is at least as new as the checkpoint's manifest (a run folder reused by a new run
+// writes newer checkpoints).
+bool upToDate(const fs::path& file, const fs::path& checkpoint) {
+  std::error_code error;
+  const auto exported = fs::last_write_time(file, error);
+  if (error) return false;
+  const auto sealed = fs::last_write_time(checkpoint / "manifest.json", error);
+  return !error && exported >= sealed;
+}
+
+}  // namespace
+
+CheckpointFile Trainer::exportCheckpoint(const std::string& checkpoint_dir, const CheckpointExportOptions& options) {
+  verifyCheckpoint(checkpoint_dir);
+  const fs::path folder(checkpoint_dir);
+  CheckpointFile file;
+  file.run = TrainConfig::fromJson(readFile(folder / "config.json", checkpoint_dir));
+  int64_t step = 0;
+  std::vector<std::vector<int64_t>> shapes;
+  try {
+    const nlohmann::json state = nlohmann::json::parse(readFile(folder / "state.json", checkpoint_dir));
+    step = state.at("step").get<int64_t>();
+    shapes = state.at("parameter_shapes").get<std::vector<std::vector<int64_t>>>();
+  } catch (const nlohmann::json::exception& error) {
+    fail(ErrorCode::InvalidFormat, "checkpoint '" + checkpoint_dir + "': state.json: " + error.what());
+  }
+  file.step = step;
+
+  if (file.run.method == "lora") {
+    file.method = CheckpointMethod::Lora;
+    const std::string lora = (folder / "lora.safetensors").string();
+    if (!fs::is_regular_file(lora)) fail(ErrorCode::FileNotFound, "checkpoint '" + checkpoint_dir + "' has no lora.safetensors");
+    file.path = lora;
+    if (!options.output.empty()) {
+      copyAtomically(lora, options.output, checkpoint_dir);
+      file.path = options.output;
+    }
+    return file;
+  }
+
+  file.method = CheckpointMethod::Full;
+  if (!options.output.empty()) {
+    file.path = options.output;
+  } else {
+    const fs::path run_dir = folder.parent_path().parent_path();  // RUN_DIR/checkpoints/step-N
+    const fs::path exports = run_dir / "exports";
+    fs::create_directories(exports);
+    file.path = (exports / (checkpointName(step) + ".safetensors")).string();
+  }
+  const fs::path yaml = fs::path(file.path).replace_extension(".yaml");
+  if (options.output.empty() && upToDate(file.path, folder)) {
+    if (fs::is_regular_file(yaml)) file.config = yaml.string();
+    return file;
+  }
+  Impl impl;
+  impl.config = file.run;
+  if (!options.device.empty()) impl.config.device = options.device;
+  impl.config.validate();
+  impl.setupForExport();
+  impl.ema = Ema(impl.parameters, impl.config.ema);
+  impl.restoreTrainedTensors(checkpoint_dir, shapes);
+  impl.step = step;
+  // A stale PATH.yaml would be read with the new weights: only the run's own YAML (or none) stays beside them.
+  std::error_code ignored;
+  fs::remove(yaml, ignored);
+  impl.writeModelFile(file.path, -1);
+  if (fs::is_regular_file(yaml)) file.config = yaml.string();
+  return file;
+}
+
+}  // namespace gesso::training
