@@ -31,6 +31,9 @@ QWidget* createTrainTab(MainWindow& window) {
   auto* tab = new TrainTab(window.worker());
   tab->applySettings(window.settingsValues());
   QObject::connect(&window, &MainWindow::settingsChanged, tab, &TrainTab::applySettings);
+  tab->setPromptSource([&window]() {
+    return window.generateTab() ? QString::fromStdString(window.generateTab()->currentRequest().prompt) : QString();
+  });
   QObject::connect(tab, &TrainTab::useInGenerate, &window, [&window, tab](const QString& path) {
     const ModelFileInfo file = trainedFile(path);
     if (!window.generateTab() || file.kind == ModelKind::Invalid) {
