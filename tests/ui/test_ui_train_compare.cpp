@@ -1,6 +1,7 @@
 // "Compare checkpoints…" of the Train tab (offscreen): a LoRA run of a few steps on a tiny random SD1 checkpoint
 // leaves 2 checkpoints; the dialog compares them at 2 strengths × 2 prompts on the worker and shows a grid of
-// 4 × 2 cells, while the event loop keeps answering a 1 ms timer; Esc cancels a running comparison.
+// 4 × 2 cells, while the event loop keeps answering a 1 ms timer; Esc cancels a running comparison; a full run's
+// checkpoints are exported on the worker and compared one column each.
 #include "gesso/image/image.h"
 #include "gesso/image/image_io.h"
 #include "golden.h"
@@ -153,6 +154,54 @@ class UiTrainCompareTest : public QObject {
     QTRY_VERIFY(!second->isRunning());
     QVERIFY(second->isVisible());
     QVERIFY(second->runButton()->isEnabled());
+  }
+
+  void fullRunColumnsAreCheckpoints() {
+    GESSO_REQUIRE_IMAGE_IO();
+    if (tokenizer_.empty()) QSKIP("../shared/data/clip is absent");
+    // A full fine-tune: each checkpoint is exported on the worker (RUN_DIR/exports) and is one column; no strengths.
+    training::TrainConfig config;
+    config.model = model_.toStdString();
+    config.data = data_.toStdString();
+    config.output = dir_.filePath("full-run").toStdString();
+    config.tokenizer = tokenizer_;
+    config.cache_dir = dir_.filePath("cache").toStdString();
+    config.method = "full";
+    config.steps = 2;
+    config.save_every = 1;
+    config.batch_size = 1;
+    config.lr = 1e-3;
+    config.resolution = 64;
+    config.seed = 4;
+    ui::EngineWorker worker;
+    ui::TrainTab tab(worker);
+    tab.setConfig(config);
+    QSignalSpy finished(&tab, &ui::TrainTab::runFinished);
+    tab.start();
+    QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), 300000);
+    QCOMPARE(finished.first().first().toString(), QString("completed"));
+    QCOMPARE(tab.checkpointTable()->rowCount(), 2);
+
+    ui::CheckpointCompareDialog* dialog = tab.compareCheckpoints();
+    QVERIFY(dialog);
+    QVERIFY(!dialog->strengthsEdit()->isEnabled());
+    dialog->promptsEdit()->setPlainText("a pattern number 0");
+    dialog->stepsBox()->setValue(2);
+    QSignalSpy ready(dialog, &ui::CheckpointCompareDialog::gridReady);
+    QSignalSpy failed(dialog, &ui::CheckpointCompareDialog::failed);
+    test::StallMeter meter;
+    meter.start();
+    dialog->start();
+    QTRY_VERIFY_WITH_TIMEOUT(!ready.isEmpty() || !failed.isEmpty(), 300000);
+    meter.stop();
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
+    QCOMPARE(dialog->gridColumns(), 2);
+    QCOMPARE(dialog->gridRows(), 1);
+    QCOMPARE(dialog->grid().width(), 2 * 64);
+    QVERIFY(QFile::exists(dir_.filePath("full-run/exports/step-00000001.safetensors")));
+    QVERIFY(QFile::exists(dir_.filePath("full-run/exports/step-00000002.safetensors")));
+    qInfo("full run: 2 checkpoints exported and compared, longest event-loop stall %.1f ms", meter.longestMs());
+    QVERIFY(meter.longestMs() < 1000);
   }
 };
 
