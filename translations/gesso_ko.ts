@@ -1008,6 +1008,14 @@ validation at step %1: %2</source>
 <context>
     <name>gesso::ui::TrainTab</name>
     <message>
+        <source>Export %1</source>
+        <translation>%1 내보내기</translation>
+    </message>
+    <message>
+        <source>Cannot export %1: %2</source>
+        <translation>%1을(를) 내보낼 수 없음: %2</translation>
+    </message>
+    <message>
         <source>Compare checkpoints…</source>
         <translation>체크포인트 비교…</translation>
     </message>

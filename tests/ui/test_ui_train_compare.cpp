@@ -1,7 +1,7 @@
 // "Compare checkpoints…" of the Train tab (offscreen): a LoRA run of a few steps on a tiny random SD1 checkpoint
 // leaves 2 checkpoints; the dialog compares them at 2 strengths × 2 prompts on the worker and shows a grid of
 // 4 × 2 cells, while the event loop keeps answering a 1 ms timer; Esc cancels a running comparison; a full run's
-// checkpoints are exported on the worker and compared one column each.
+// checkpoints are exported on the worker and compared one column each, and "Use in Generate" exports one first.
 #include "gesso/image/image.h"
 #include "gesso/image/image_io.h"
 #include "golden.h"
@@ -13,6 +13,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPlainTextEdit>
@@ -202,6 +203,32 @@ class UiTrainCompareTest : public QObject {
     QVERIFY(QFile::exists(dir_.filePath("full-run/exports/step-00000002.safetensors")));
     qInfo("full run: 2 checkpoints exported and compared, longest event-loop stall %.1f ms", meter.longestMs());
     QVERIFY(meter.longestMs() < 1000);
+  }
+
+  void useInGenerateExportsAFullCheckpoint() {
+    GESSO_REQUIRE_IMAGE_IO();
+    const QString run = dir_.filePath("full-run");
+    if (!QFileInfo::exists(run + "/checkpoints/step-00000001")) QSKIP("needs fullRunColumnsAreCheckpoints' run");
+    // "Use in Generate" on a full run's checkpoint (trained tensors only): exported on the worker, then opened.
+    test::UiFixture fixture;
+    QVERIFY(fixture.prepare());
+    auto window = fixture.makeWindow();
+    auto* tab = window->findChild<ui::TrainTab*>();
+    QVERIFY(tab);
+    QString error;
+    QVERIFY2(tab->openRun(run, &error), qPrintable(error));
+    QCOMPARE(tab->checkpointTable()->rowCount(), 2);
+    tab->checkpointTable()->selectRow(0);
+    QPushButton* use = nullptr;
+    for (auto* button : tab->findChildren<QPushButton*>()) {
+      if (button->text() == ui::TrainTab::tr("Use in Generate")) use = button;
+    }
+    QVERIFY(use);
+    QFile::remove(run + "/exports/step-00000001.safetensors");  // exported now, not reused
+    QTest::mouseClick(use, Qt::LeftButton);
+    const std::string expected = (run + "/exports/step-00000001.safetensors").toStdString();
+    QTRY_COMPARE_WITH_TIMEOUT(window->generateTab()->currentRequest().model, expected, 120000);
+    QVERIFY(QFile::exists(QString::fromStdString(expected)));
   }
 };
 

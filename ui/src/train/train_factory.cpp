@@ -1,5 +1,7 @@
-// The Train tab in the main window (createTrainTab).
+// The Train tab in the main window (createTrainTab): settings followed, "use in Generate" (a full run's checkpoint
+// exported first).
 #include "generate/generate_tab.h"
+#include "gesso/training/trainer.h"
 #include "main_window.h"
 #include "models/model_folders.h"
 #include "train/train_tab.h"
@@ -9,6 +11,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QMessageBox>
+#include <QPointer>
 
 namespace gesso::ui {
 
@@ -25,6 +28,32 @@ ModelFileInfo trainedFile(const QString& path) {
   return {};
 }
 
+// A full run's checkpoint holds only its trained tensors: it is exported on the worker (RUN_DIR/exports, see
+// Trainer::exportCheckpoint), then opened in the Generate tab.
+void exportThenOpen(MainWindow& window, TrainTab* tab, const QString& folder) {
+  const std::string device = AppSettings::deviceName(window.settingsValues().device).toStdString();
+  MainWindow* target = &window;
+  const JobId id = window.worker().submit("export-checkpoint", TrainTab::tr("Export %1").arg(folder),
+                                          [target, folder, device](JobContext& context) {
+    training::CheckpointExportOptions options;
+    options.device = device;
+    const training::CheckpointFile file = training::Trainer::exportCheckpoint(folder.toStdString(), options);
+    const std::string model = file.path;
+    context.post(target, [target, model] {
+      if (!target->generateTab()) return;
+      pipeline::GenerateRequest request = target->generateTab()->currentRequest();
+      request.model = model;
+      request.config.clear();  // its YAML, when any, lies beside it
+      target->openInGenerate(request);
+    });
+  });
+  QPointer<TrainTab> guard(tab);
+  QObject::connect(&window.worker(), &EngineWorker::jobFailed, tab, [guard, id, folder](JobId failed, const QString& message) {
+    if (failed != id || !guard) return;
+    QMessageBox::warning(guard, TrainTab::tr("Use in Generate"), TrainTab::tr("Cannot export %1: %2").arg(folder, message));
+  });
+}
+
 }  // namespace
 
 QWidget* createTrainTab(MainWindow& window) {
@@ -36,6 +65,11 @@ QWidget* createTrainTab(MainWindow& window) {
   });
   QObject::connect(tab, &TrainTab::useInGenerate, &window, [&window, tab](const QString& path) {
     const ModelFileInfo file = trainedFile(path);
+    if (window.generateTab() && file.kind == ModelKind::Invalid && QFileInfo(path).isDir() &&
+        QFileInfo::exists(QDir(path).filePath("trained.safetensors"))) {
+      exportThenOpen(window, tab, path);
+      return;
+    }
     if (!window.generateTab() || file.kind == ModelKind::Invalid) {
       QMessageBox::warning(tab, TrainTab::tr("Use in Generate"), TrainTab::tr("%1 holds no model or LoRA file.").arg(path));
       return;
