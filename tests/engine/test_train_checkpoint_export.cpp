@@ -203,6 +203,29 @@ class TrainCheckpointExportTest : public QObject {
     QCOMPARE(diff, 0.0);
   }
 
+  void loraWithEmaExportsTheEmaAdapters() {
+    if (tokenizer_.empty()) QSKIP(qPrintable(test::missingSharedMessage()));
+    GESSO_REQUIRE_IMAGE_IO();
+    // The checkpoint's lora.safetensors holds the raw adapters; with EMA the run's result holds the averaged ones,
+    // and so must the export.
+    TrainConfig config = baseConfig("lora-ema");
+    config.method = "lora";
+    config.rank = 4;
+    config.alpha = 4;
+    config.ema = 0.5;
+    const TrainResult run = Trainer(config).run();
+    QCOMPARE(int(run.status), int(TrainStatus::Completed));
+    const CheckpointFile exported = Trainer::exportCheckpoint(run.checkpoint);
+    QCOMPARE(int(exported.method), int(CheckpointMethod::Lora));
+    QVERIFY(QString::fromStdString(exported.path).endsWith("exports/step-00000004.lora.safetensors"));
+    const double diff = maxFileDiff(exported.path, run.output_file);
+    const double raw_diff = maxFileDiff(run.checkpoint + "/lora.safetensors", run.output_file);
+    qInfo("LoRA with EMA: last checkpoint export vs lora.safetensors max diff %.3g (the checkpoint's raw adapters: %.3g)",
+          diff, raw_diff);
+    QCOMPARE(diff, 0.0);
+    QVERIFY(raw_diff > 0);
+  }
+
   void loraGridOfCheckpointsStrengthsPrompts() {
     if (tokenizer_.empty()) QSKIP(qPrintable(test::missingSharedMessage()));
     GESSO_REQUIRE_IMAGE_IO();

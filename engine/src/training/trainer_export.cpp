@@ -62,30 +62,33 @@ CheckpointFile Trainer::exportCheckpoint(const std::string& checkpoint_dir, cons
   }
   file.step = step;
 
-  if (file.run.method == "lora") {
-    file.method = CheckpointMethod::Lora;
-    const std::string lora = (folder / "lora.safetensors").string();
-    if (!fs::is_regular_file(lora)) fail(ErrorCode::FileNotFound, "checkpoint '" + checkpoint_dir + "' has no lora.safetensors");
-    file.path = lora;
+  const bool lora = file.run.method == "lora";
+  file.method = lora ? CheckpointMethod::Lora : CheckpointMethod::Full;
+  if (lora && file.run.ema <= 0) {
+    // The checkpoint's own lora.safetensors (fp32) holds the adapters at that step.
+    const std::string adapters = (folder / "lora.safetensors").string();
+    if (!fs::is_regular_file(adapters)) fail(ErrorCode::FileNotFound, "checkpoint '" + checkpoint_dir + "' has no lora.safetensors");
+    file.path = adapters;
     if (!options.output.empty()) {
-      copyAtomically(lora, options.output, checkpoint_dir);
+      copyAtomically(adapters, options.output, checkpoint_dir);
       file.path = options.output;
     }
     return file;
   }
 
-  file.method = CheckpointMethod::Full;
+  // A full run, or a LoRA run with EMA (its checkpoint's lora.safetensors holds the raw weights, the run's result the
+  // EMA ones): rebuilt and written as the run's result would be.
   if (!options.output.empty()) {
     file.path = options.output;
   } else {
     const fs::path run_dir = folder.parent_path().parent_path();  // RUN_DIR/checkpoints/step-N
     const fs::path exports = run_dir / "exports";
     fs::create_directories(exports);
-    file.path = (exports / (checkpointName(step) + ".safetensors")).string();
+    file.path = (exports / (checkpointName(step) + (lora ? ".lora.safetensors" : ".safetensors"))).string();
   }
   const fs::path yaml = fs::path(file.path).replace_extension(".yaml");
   if (options.output.empty() && upToDate(file.path, folder)) {
-    if (fs::is_regular_file(yaml)) file.config = yaml.string();
+    if (!lora && fs::is_regular_file(yaml)) file.config = yaml.string();
     return file;
   }
   Impl impl;
@@ -96,6 +99,10 @@ CheckpointFile Trainer::exportCheckpoint(const std::string& checkpoint_dir, cons
   impl.ema = Ema(impl.parameters, impl.config.ema);
   impl.restoreTrainedTensors(checkpoint_dir, shapes);
   impl.step = step;
+  if (lora) {
+    impl.writeLoraFile(file.path, -1);
+    return file;
+  }
   // A stale PATH.yaml would be read with the new weights: only the run's own YAML (or none) stays beside them.
   std::error_code ignored;
   fs::remove(yaml, ignored);

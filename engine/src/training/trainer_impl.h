@@ -101,6 +101,8 @@ struct Trainer::Impl {
   // A full run's model as an LDM checkpoint at `path` (EMA weights when kept), with the run's config YAML beside it
   // (PATH.yaml); `images` < 0: the image count is not known.
   void writeModelFile(const std::string& path, int64_t images);
+  // A LoRA run's adapters (EMA weights when kept) as a kohya file at `path`, in the run's save precision.
+  void writeLoraFile(const std::string& path, int64_t images);
   std::vector<std::pair<std::string, at::Tensor>> trainedTensors() const;
 };
 

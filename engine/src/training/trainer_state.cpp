@@ -239,24 +239,23 @@ void Trainer::Impl::restoreCheckpoint(const std::string& path) {
 
 std::string Trainer::Impl::exportResult() {
   const int64_t images = static_cast<int64_t>(batcher->items().size());
-  std::string path;
-  if (config.method == "lora") {
-    path = (fs::path(config.output) / "lora.safetensors").string();
-    const c10::ScalarType dtype = config.save_precision == "fp32" ? at::kFloat : at::kHalf;
-    if (ema.enabled()) ema.swap(parameters);
-    try {
-      lora->save(path, exportMetadata(config, model_config, step, images), dtype);
-    } catch (...) {
-      if (ema.enabled()) ema.swap(parameters);
-      throw;
-    }
-    if (ema.enabled()) ema.swap(parameters);
-  } else {
-    path = (fs::path(config.output) / "model.safetensors").string();
-    writeModelFile(path, images);
-  }
+  const std::string path = (fs::path(config.output) / (config.method == "lora" ? "lora.safetensors" : "model.safetensors")).string();
+  if (config.method == "lora") writeLoraFile(path, images);
+  else writeModelFile(path, images);
   message("saved " + path);
   return path;
+}
+
+void Trainer::Impl::writeLoraFile(const std::string& path, int64_t images) {
+  const c10::ScalarType dtype = config.save_precision == "fp32" ? at::kFloat : at::kHalf;
+  if (ema.enabled()) ema.swap(parameters);
+  try {
+    lora->save(path, exportMetadata(config, model_config, step, images), dtype);
+  } catch (...) {
+    if (ema.enabled()) ema.swap(parameters);
+    throw;
+  }
+  if (ema.enabled()) ema.swap(parameters);
 }
 
 void Trainer::Impl::writeModelFile(const std::string& path, int64_t images) {

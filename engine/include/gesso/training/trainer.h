@@ -47,7 +47,8 @@ enum class CheckpointMethod { Lora, Full };
 
 struct CheckpointExportOptions {
   // The file to write. Empty: a LoRA run's checkpoint is used as it is (its lora.safetensors); a full run's goes to
-  // RUN_DIR/exports/step-NNNNNNNN.safetensors, reused while it is newer than the checkpoint.
+  // RUN_DIR/exports/step-NNNNNNNN.safetensors (a LoRA run with EMA: step-NNNNNNNN.lora.safetensors), reused while
+  // it is newer than the checkpoint.
   std::string output;
   std::string device;  // where a full run's model is rebuilt; empty: the run's own device
 };
@@ -73,11 +74,11 @@ class Trainer {
   TrainResult run(const TrainCallbacks& callbacks = {});
 
   // CHECKPOINT_DIR (RUN_DIR/checkpoints/step-N) as a usable file: a LoRA run's lora.safetensors (copied to
-  // options.output when given); a full run's model rebuilt from the checkpoint's config.json, its trained tensors
-  // (EMA weights when the run keeps them) restored as a resume would, and written as an LDM single-file checkpoint
-  // like the run's final model.safetensors (same precision and metadata, PATH.yaml beside it when the run had a
-  // config YAML). The base checkpoint (or, for --init random, the VAE and config) must still exist. Throws
-  // GessoError naming the checkpoint and what is wrong (unverifiable manifest, missing file, another shape).
+  // options.output when given). A full run (or a LoRA run with EMA) is rebuilt from the checkpoint's config.json,
+  // its trained tensors (the EMA weights when the run keeps them) restored as a resume would, and written like the
+  // run's final model.safetensors / lora.safetensors (same precision and metadata; PATH.yaml beside a model when the
+  // run had a config YAML). The base checkpoint (or, for --init random, the VAE and config) must still exist.
+  // Throws GessoError naming the checkpoint and what is wrong (unverifiable manifest, missing file, another shape).
   static CheckpointFile exportCheckpoint(const std::string& checkpoint_dir, const CheckpointExportOptions& options = {});
 
  private:
