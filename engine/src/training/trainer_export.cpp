@@ -6,8 +6,6 @@
 #include "gesso/training/checkpoint_store.h"
 #include "../util/atomic_file.h"
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -51,15 +49,7 @@ CheckpointFile Trainer::exportCheckpoint(const std::string& checkpoint_dir, cons
   const fs::path folder(checkpoint_dir);
   CheckpointFile file;
   file.run = TrainConfig::fromJson(readFile(folder / "config.json", checkpoint_dir));
-  int64_t step = 0;
-  std::vector<std::vector<int64_t>> shapes;
-  try {
-    const nlohmann::json state = nlohmann::json::parse(readFile(folder / "state.json", checkpoint_dir));
-    step = state.at("step").get<int64_t>();
-    shapes = state.at("parameter_shapes").get<std::vector<std::vector<int64_t>>>();
-  } catch (const nlohmann::json::exception& error) {
-    fail(ErrorCode::InvalidFormat, "checkpoint '" + checkpoint_dir + "': state.json: " + error.what());
-  }
+  const int64_t step = Impl::checkpointStep(checkpoint_dir);
   file.step = step;
 
   const bool lora = file.run.method == "lora";
@@ -97,8 +87,7 @@ CheckpointFile Trainer::exportCheckpoint(const std::string& checkpoint_dir, cons
   impl.config.validate();
   impl.setupForExport();
   impl.ema = Ema(impl.parameters, impl.config.ema);
-  impl.restoreTrainedTensors(checkpoint_dir, shapes);
-  impl.step = step;
+  impl.restoreWeights(checkpoint_dir);
   if (lora) {
     impl.writeLoraFile(file.path, -1);
     return file;

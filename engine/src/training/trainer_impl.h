@@ -98,6 +98,9 @@ struct Trainer::Impl {
   void restoreCheckpoint(const std::string& path);
   // The trained tensors (and the EMA shadow when the run keeps one) of checkpoint `path`; `shapes` from its state.json.
   void restoreTrainedTensors(const std::string& path, const std::vector<std::vector<int64_t>>& shapes);
+  // Only the weights and the step of checkpoint `path` (no optimizer, RNG or data position): for an export.
+  void restoreWeights(const std::string& path);
+  static int64_t checkpointStep(const std::string& path);  // from its state.json, version checked
   // A full run's model as an LDM checkpoint at `path` (EMA weights when kept), with the run's config YAML beside it
   // (PATH.yaml); `images` < 0: the image count is not known.
   void writeModelFile(const std::string& path, int64_t images);

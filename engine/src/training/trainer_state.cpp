@@ -207,6 +207,25 @@ void Trainer::Impl::restoreTrainedTensors(const std::string& path, const std::ve
   }
 }
 
+void Trainer::Impl::restoreWeights(const std::string& path) {
+  const nlohmann::json state = readState(path);
+  try {
+    restoreTrainedTensors(path, state.at("parameter_shapes").get<std::vector<std::vector<int64_t>>>());
+    step = state.at("step").get<int64_t>();
+  } catch (const nlohmann::json::exception& error) {
+    fail(ErrorCode::InvalidFormat, "checkpoint '" + path + "': state.json: " + error.what());
+  }
+}
+
+int64_t Trainer::Impl::checkpointStep(const std::string& path) {
+  const nlohmann::json state = readState(path);
+  try {
+    return state.at("step").get<int64_t>();
+  } catch (const nlohmann::json::exception& error) {
+    fail(ErrorCode::InvalidFormat, "checkpoint '" + path + "': state.json: " + error.what());
+  }
+}
+
 void Trainer::Impl::restoreCheckpoint(const std::string& path) {
   const fs::path folder(path);
   const nlohmann::json state = readState(path);
