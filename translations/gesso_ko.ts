@@ -1354,6 +1354,10 @@ validation at step %1: %2</source>
 <context>
     <name>gesso::ui::CheckpointCompareDialog</name>
     <message>
+        <source>Queued: it starts when the running job (e.g. training) ends.</source>
+        <translation>대기 중: 실행 중인 작업(예: 학습)이 끝나면 시작합니다.</translation>
+    </message>
+    <message>
         <source>“%1” is not a LoRA strength (expected numbers such as 0.5, 1.0).</source>
         <translation>“%1”은(는) LoRA 강도가 아닙니다(0.5, 1.0 같은 숫자를 입력하세요).</translation>
     </message>

@@ -229,6 +229,13 @@ class UiTrainCompareTest : public QObject {
     const std::string expected = (run + "/exports/step-00000001.safetensors").toStdString();
     QTRY_COMPARE_WITH_TIMEOUT(window->generateTab()->currentRequest().model, expected, 120000);
     QVERIFY(QFile::exists(QString::fromStdString(expected)));
+
+    // A LoRA run's checkpoint: its adapters copied into the LoRA folder under the run's and the step's name.
+    QVERIFY2(tab->openRun(dir_.filePath("run"), &error), qPrintable(error));
+    tab->checkpointTable()->selectRow(1);
+    QTest::mouseClick(use, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(QString::fromStdString(window->generateTab()->currentRequest().prompt).contains("<lora:run-step-00000002:1>"), 120000);
+    QVERIFY(QFile::exists(QDir(fixture.dir.filePath("lora")).filePath("run-step-00000002.safetensors")));
   }
 };
 

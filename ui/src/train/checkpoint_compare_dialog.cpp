@@ -252,6 +252,8 @@ void CheckpointCompareDialog::start() {
         });
       });
   setRunning(id);
+  // One worker runs one job at a time: during a training run the comparison waits for it.
+  if (worker_.runningJob() != 0 && worker_.runningJob() != id) status_->setText(tr("Queued: it starts when the running job (e.g. training) ends."));
 }
 
 void CheckpointCompareDialog::cancel() {
