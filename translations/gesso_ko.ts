@@ -1004,6 +1004,26 @@ validation at step %1: %2</source>
 <context>
     <name>gesso::ui::TrainTab</name>
     <message>
+        <source>Export %1</source>
+        <translation>%1 내보내기</translation>
+    </message>
+    <message>
+        <source>Cannot export %1: %2</source>
+        <translation>%1을(를) 내보낼 수 없음: %2</translation>
+    </message>
+    <message>
+        <source>Compare checkpoints…</source>
+        <translation>체크포인트 비교…</translation>
+    </message>
+    <message>
+        <source>A grid of the checkpoints × LoRA strengths × prompts at fixed seeds</source>
+        <translation>고정 시드로 만든 체크포인트 × LoRA 강도 × 프롬프트 격자</translation>
+    </message>
+    <message>
+        <source>No checkpoint of this run is on disk.</source>
+        <translation>이 실행의 체크포인트가 디스크에 없습니다.</translation>
+    </message>
+    <message>
         <source>Use in Generate</source>
         <translation>생성 탭에서 사용</translation>
     </message>
@@ -1329,6 +1349,125 @@ validation at step %1: %2</source>
     <message>
         <source>Not a valid safetensors file (damaged, or not a model): %1</source>
         <translation>올바른 safetensors 파일이 아닙니다 (손상되었거나 모델이 아님): %1</translation>
+    </message>
+</context>
+<context>
+    <name>gesso::ui::CheckpointCompareDialog</name>
+    <message>
+        <source>Queued: it starts when the running job (e.g. training) ends.</source>
+        <translation>대기 중: 실행 중인 작업(예: 학습)이 끝나면 시작합니다.</translation>
+    </message>
+    <message>
+        <source>“%1” is not a LoRA strength (expected numbers such as 0.5, 1.0).</source>
+        <translation>“%1”은(는) LoRA 강도가 아닙니다(0.5, 1.0 같은 숫자를 입력하세요).</translation>
+    </message>
+    <message>
+        <source>Give at least one LoRA strength.</source>
+        <translation>LoRA 강도를 하나 이상 입력하세요.</translation>
+    </message>
+    <message>
+        <source>Compare checkpoints</source>
+        <translation>체크포인트 비교</translation>
+    </message>
+    <message>
+        <source>Step %1</source>
+        <translation>스텝 %1</translation>
+    </message>
+    <message>
+        <source>LoRA strengths, separated by commas</source>
+        <translation>쉼표로 구분한 LoRA 강도</translation>
+    </message>
+    <message>
+        <source>A full fine-tune has no LoRA strength</source>
+        <translation>전체 파인튜닝에는 LoRA 강도가 없습니다</translation>
+    </message>
+    <message>
+        <source>One prompt per line</source>
+        <translation>한 줄에 프롬프트 하나</translation>
+    </message>
+    <message>
+        <source>Seed of the first prompt; prompt N uses seed + N − 1 in every column</source>
+        <translation>첫 프롬프트의 시드. 프롬프트 N은 모든 열에서 시드 + N − 1을 씁니다</translation>
+    </message>
+    <message>
+        <source>Checkpoints</source>
+        <translation>체크포인트</translation>
+    </message>
+    <message>
+        <source>LoRA strengths</source>
+        <translation>LoRA 강도</translation>
+    </message>
+    <message>
+        <source>Prompts</source>
+        <translation>프롬프트</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>시드</translation>
+    </message>
+    <message>
+        <source>Sampling steps</source>
+        <translation>샘플링 스텝</translation>
+    </message>
+    <message>
+        <source>Compare</source>
+        <translation>비교</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>취소</translation>
+    </message>
+    <message>
+        <source>Save PNG…</source>
+        <translation>PNG 저장…</translation>
+    </message>
+    <message>
+        <source>Save grid</source>
+        <translation>격자 저장</translation>
+    </message>
+    <message>
+        <source>PNG images (*.png)</source>
+        <translation>PNG 이미지 (*.png)</translation>
+    </message>
+    <message>
+        <source>Cannot write %1.</source>
+        <translation>%1에 쓸 수 없습니다.</translation>
+    </message>
+    <message>
+        <source>Preparing the checkpoints…</source>
+        <translation>체크포인트 준비 중…</translation>
+    </message>
+    <message>
+        <source>Image %1 of %2</source>
+        <translation>이미지 %1 / %2</translation>
+    </message>
+    <message>
+        <source>The comparison failed: %1</source>
+        <translation>비교 실패: %1</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>취소되었습니다.</translation>
+    </message>
+    <message>
+        <source>Select at least one checkpoint.</source>
+        <translation>체크포인트를 하나 이상 선택하세요.</translation>
+    </message>
+    <message>
+        <source>Give at least one prompt.</source>
+        <translation>프롬프트를 하나 이상 입력하세요.</translation>
+    </message>
+    <message>
+        <source>Compare %1 checkpoints</source>
+        <translation>체크포인트 %1개 비교</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>취소하는 중…</translation>
+    </message>
+    <message>
+        <source>%1 × %2 images.</source>
+        <translation>이미지 %1 × %2개.</translation>
     </message>
 </context>
 </TS>

@@ -155,13 +155,38 @@ void runTrain(CommandContext& context, training::TrainConfig config) {
   context.exit_code = 1;
 }
 
+void exportCheckpoint(CommandContext& context, const std::string& checkpoint, const std::string& output, const std::string& device) {
+  if (output.empty()) {
+    spdlog::error("--export-checkpoint needs --output FILE (.safetensors)");
+    context.exit_code = 1;
+    return;
+  }
+  training::CheckpointExportOptions options;
+  options.output = output;
+  options.device = device;
+  auto result = captureErrors([&] { return training::Trainer::exportCheckpoint(checkpoint, options); });
+  if (!result) {
+    reportError(context, result.error());
+    return;
+  }
+  std::printf("%s\n", result.value().path.c_str());
+}
+
 }  // namespace
 
 void addTrainCommand(CLI::App& app, CommandContext& context) {
   auto* train = app.add_subcommand("train", "Fine-tune on a folder of images (LoRA or full); --resume continues a run");
   auto config = std::make_shared<training::TrainConfig>();
   addTrainOptions(*train, *config);
-  train->callback([&context, config, train] {
+  auto export_checkpoint = std::make_shared<std::string>();
+  train->add_option("--export-checkpoint", *export_checkpoint,
+                    "Write the checkpoint folder RUN_DIR/checkpoints/step-N as a usable file at --output and exit: a LoRA "
+                    "run's lora.safetensors, a full run's LDM checkpoint (+ FILE.yaml when the run had a config YAML)");
+  train->callback([&context, config, train, export_checkpoint] {
+    if (!export_checkpoint->empty()) {
+      exportCheckpoint(context, *export_checkpoint, config->output, train->count("--device") ? config->device : std::string());
+      return;
+    }
     training::TrainConfig run = *config;
     if (!run.resume.empty() && train->count("--device") == 0) run.device.clear();  // keep the run's own device
     runTrain(context, run);

@@ -1,11 +1,14 @@
 // gesso-cli train as a separate process on a tiny random checkpoint and a tiny dataset: a full run with samples,
-// validation, checkpoints and metrics.jsonl; Ctrl-C (SIGINT) saving a checkpoint and exiting cleanly; --resume; errors.
+// validation, checkpoints and metrics.jsonl; --export-checkpoint; Ctrl-C (SIGINT) saving a checkpoint and exiting
+// cleanly; --resume; errors.
 #include "gesso/image/image_io.h"
+#include "gesso/io/safetensors.h"
 #include "gesso/training/checkpoint_store.h"
 #include "gesso/training/metrics.h"
 #include "golden.h"
 #include "pipeline_fixture.h"
 
+#include <ATen/ATen.h>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
@@ -13,6 +16,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -103,6 +107,24 @@ class CliTrainTest : public QObject {
     QVERIFY(metrics.open(QIODevice::ReadOnly));
     const QList<QByteArray> lines = metrics.readAll().split('\n');
     QVERIFY(lines.first().startsWith("{\"type\":") || lines.first().contains("\"type\""));
+
+    // --export-checkpoint: the last checkpoint as a model file, the same tensors as the run's model.safetensors.
+    const QString exported = dir_.filePath("step4.safetensors");
+    const Run exporting = runCli({"train", "--export-checkpoint", run_dir + "/checkpoints/step-00000004", "--output", exported});
+    QVERIFY2(exporting.exit_code == 0, qPrintable(exporting.output + exporting.errors));
+    QCOMPARE(exporting.output.trimmed(), exported);
+    const auto a = gesso::io::SafetensorsFile::open(exported.toStdString());
+    const auto b = gesso::io::SafetensorsFile::open((run_dir + "/model.safetensors").toStdString());
+    QCOMPARE(a->tensors().size(), b->tensors().size());
+    double diff = 0;
+    for (const auto& info : a->tensors()) {
+      diff = std::max(diff, (a->tensor(info.name).to(at::kDouble) - b->tensor(info.name).to(at::kDouble)).abs().max().item<double>());
+    }
+    qInfo("gesso-cli train --export-checkpoint (last step) vs model.safetensors: max diff %.3g", diff);
+    QCOMPARE(diff, 0.0);
+    const Run missing = runCli({"train", "--export-checkpoint", run_dir + "/checkpoints/step-00000004"});
+    QVERIFY(missing.exit_code != 0);
+    QVERIFY2(missing.errors.contains("--output"), qPrintable(missing.errors));
   }
 
   void interruptSavesAndResumes() {

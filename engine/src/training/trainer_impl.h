@@ -74,6 +74,10 @@ struct Trainer::Impl {
   void buildModel();
   void setupData();
   void setupOptimization();
+  // Freezes every network and gathers what the run trains into `parameters` (attaching the LoRA for "lora").
+  void collectParameters();
+  // Only what a checkpoint's weights need (device, networks, parameters): Trainer::exportCheckpoint.
+  void setupForExport();
   // Latent moments, mask and sizes of batch `indices` of `items` (from the cache or encoded now).
   PreparedBatch prepareBatch(const std::vector<DatasetItem>& items, const std::vector<size_t>& indices,
                              const std::vector<Augmentation>& augmentations, const std::vector<std::string>& captions);
@@ -92,6 +96,16 @@ struct Trainer::Impl {
   // trainer_state.cpp
   void saveCheckpoint();
   void restoreCheckpoint(const std::string& path);
+  // The trained tensors (and the EMA shadow when the run keeps one) of checkpoint `path`; `shapes` from its state.json.
+  void restoreTrainedTensors(const std::string& path, const std::vector<std::vector<int64_t>>& shapes);
+  // Only the weights and the step of checkpoint `path` (no optimizer, RNG or data position): for an export.
+  void restoreWeights(const std::string& path);
+  static int64_t checkpointStep(const std::string& path);  // from its state.json, version checked
+  // A full run's model as an LDM checkpoint at `path` (EMA weights when kept), with the run's config YAML beside it
+  // (PATH.yaml); `images` < 0: the image count is not known.
+  void writeModelFile(const std::string& path, int64_t images);
+  // A LoRA run's adapters (EMA weights when kept) as a kohya file at `path`, in the run's save precision.
+  void writeLoraFile(const std::string& path, int64_t images);
   std::vector<std::pair<std::string, at::Tensor>> trainedTensors() const;
 };
 

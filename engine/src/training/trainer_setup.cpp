@@ -173,7 +173,13 @@ void Trainer::Impl::setupData() {
   }
 }
 
-void Trainer::Impl::setupOptimization() {
+void Trainer::Impl::setupForExport() {
+  device = parseDevice(config.device);
+  buildModel();
+  collectParameters();
+}
+
+void Trainer::Impl::collectParameters() {
   for (auto& p : model->unet->parameters()) p.requires_grad_(false);
   for (auto& p : model->vae->parameters()) p.requires_grad_(false);
   for (auto& encoder : model->text_encoders) {
@@ -199,6 +205,10 @@ void Trainer::Impl::setupOptimization() {
     parameters = lora->parameters();
     for (auto& p : parameters) p.requires_grad_(true);
   }
+}
+
+void Trainer::Impl::setupOptimization() {
+  collectParameters();
   model->unet->setGradientCheckpointing(config.grad_checkpointing);
 
   AdamWSettings settings;

@@ -2,7 +2,8 @@
 // Files: trained.safetensors (param.NNNNN in training order), optimizer.safetensors (exp_avg.i / exp_avg_sq.i),
 // ema.safetensors (ema.i), rng.safetensors (cpu and cuda generator states), state.json (step, schedule, data
 // position, data RNG, loss scaler, smoothed loss, AdamW step counts), config.json (the TrainConfig), lora.safetensors
-// (LoRA runs: the adapters as a usable file), manifest.json (written last).
+// (LoRA runs: the adapters as a usable file), manifest.json (written last). Trainer::exportCheckpoint (trainer_export.cpp)
+// turns a full run's checkpoint into a model file through the same restore code.
 #include "trainer_impl.h"
 
 #include "gesso/error.h"
@@ -61,6 +62,21 @@ void copyFileAtomically(const std::string& from, const std::string& to) {
   out.commit();
 }
 
+// A checkpoint's state.json, its version checked.
+nlohmann::json readState(const std::string& path) {
+  std::ifstream in(fs::path(path) / "state.json", std::ios::binary);
+  if (!in) fail(ErrorCode::FileNotFound, "checkpoint '" + path + "': cannot read state.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    nlohmann::json state = nlohmann::json::parse(text.str());
+    if (state.at("version").get<int>() != kStateVersion) fail(ErrorCode::InvalidFormat, "checkpoint '" + path + "': unknown state version");
+    return state;
+  } catch (const nlohmann::json::exception& error) {
+    fail(ErrorCode::InvalidFormat, "checkpoint '" + path + "': state.json: " + error.what());
+  }
+}
+
 std::map<std::string, at::Tensor> readTensors(const std::string& path) {
   const auto file = io::SafetensorsFile::open(path);
   std::map<std::string, at::Tensor> tensors;
@@ -82,12 +98,11 @@ std::map<std::string, std::string> exportMetadata(const TrainConfig& config, con
                                                   int64_t images) {
   // Training facts in kohya's ss_* keys (LoraNetwork::save writes the network's own: module, dim, alpha, base
   // model), plus the whole config.
-  return {
+  std::map<std::string, std::string> metadata{
       {"ss_steps", std::to_string(step)},
       {"ss_learning_rate", std::to_string(config.lr)},
       {"ss_lr_scheduler", config.lr_scheduler},
       {"ss_lr_warmup_steps", std::to_string(config.warmup)},
-      {"ss_num_train_images", std::to_string(images)},
       {"ss_batch_size_per_device", std::to_string(config.batch_size)},
       {"ss_gradient_accumulation_steps", std::to_string(config.grad_accum)},
       {"ss_resolution", "(" + std::to_string(config.resolution) + ", " + std::to_string(config.resolution) + ")"},
@@ -99,6 +114,8 @@ std::map<std::string, std::string> exportMetadata(const TrainConfig& config, con
       {"gesso_train_config", config.toJson(-1)},
       {"gesso_family", familyName(model.family)},
   };
+  if (images >= 0) metadata["ss_num_train_images"] = std::to_string(images);
+  return metadata;
 }
 
 }  // namespace
@@ -160,46 +177,62 @@ void Trainer::Impl::saveCheckpoint() {
   if (callbacks.on_checkpoint) callbacks.on_checkpoint(metrics);
 }
 
-void Trainer::Impl::restoreCheckpoint(const std::string& path) {
+void Trainer::Impl::restoreTrainedTensors(const std::string& path, const std::vector<std::vector<int64_t>>& shapes) {
   const fs::path folder(path);
-  nlohmann::json state;
+  if (shapes.size() != parameters.size()) {
+    fail(ErrorCode::ShapeMismatch, "checkpoint '" + path + "' trains " + std::to_string(shapes.size()) +
+                                       " tensors, this run " + std::to_string(parameters.size()) + " (another method or rank?)");
+  }
+  const auto trained = readTensors((folder / "trained.safetensors").string());
   {
-    std::ifstream in(folder / "state.json", std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-      state = nlohmann::json::parse(text.str());
-    } catch (const std::exception& error) {
-      fail(ErrorCode::InvalidFormat, "checkpoint '" + path + "': state.json: " + error.what());
+    at::NoGradGuard no_grad;
+    for (size_t i = 0; i < parameters.size(); ++i) {
+      const auto it = trained.find(parameterName(i));
+      if (it == trained.end()) fail(ErrorCode::MissingKey, "checkpoint '" + path + "': trained.safetensors lacks " + parameterName(i));
+      if (it->second.sizes() != parameters[i].sizes()) {
+        fail(ErrorCode::ShapeMismatch, "checkpoint '" + path + "': " + parameterName(i) + " has another shape than the run's");
+      }
+      parameters[i].copy_(it->second);
     }
   }
+  if (ema.enabled()) {
+    const auto shadow = readTensors((folder / "ema.safetensors").string());
+    std::vector<at::Tensor> values;
+    for (size_t i = 0; i < parameters.size(); ++i) {
+      const auto it = shadow.find("ema." + std::to_string(i));
+      if (it == shadow.end()) fail(ErrorCode::MissingKey, "checkpoint '" + path + "': ema.safetensors lacks ema." + std::to_string(i));
+      values.push_back(it->second);
+    }
+    ema.setShadow(values);
+  }
+}
+
+void Trainer::Impl::restoreWeights(const std::string& path) {
+  const nlohmann::json state = readState(path);
   try {
-    if (state.at("version").get<int>() != kStateVersion) fail(ErrorCode::InvalidFormat, "checkpoint '" + path + "': unknown state version");
-    const auto shapes = state.at("parameter_shapes").get<std::vector<std::vector<int64_t>>>();
-    if (shapes.size() != parameters.size()) {
-      fail(ErrorCode::ShapeMismatch, "checkpoint '" + path + "' trains " + std::to_string(shapes.size()) +
-                                         " tensors, this run " + std::to_string(parameters.size()) + " (another method or rank?)");
-    }
-    const auto trained = readTensors((folder / "trained.safetensors").string());
-    {
-      at::NoGradGuard no_grad;
-      for (size_t i = 0; i < parameters.size(); ++i) {
-        const auto it = trained.find(parameterName(i));
-        if (it == trained.end()) fail(ErrorCode::MissingKey, "checkpoint '" + path + "': trained.safetensors lacks " + parameterName(i));
-        if (it->second.sizes() != parameters[i].sizes()) {
-          fail(ErrorCode::ShapeMismatch, "checkpoint '" + path + "': " + parameterName(i) + " has another shape than the run's");
-        }
-        parameters[i].copy_(it->second);
-      }
-    }
+    restoreTrainedTensors(path, state.at("parameter_shapes").get<std::vector<std::vector<int64_t>>>());
+    step = state.at("step").get<int64_t>();
+  } catch (const nlohmann::json::exception& error) {
+    fail(ErrorCode::InvalidFormat, "checkpoint '" + path + "': state.json: " + error.what());
+  }
+}
+
+int64_t Trainer::Impl::checkpointStep(const std::string& path) {
+  const nlohmann::json state = readState(path);
+  try {
+    return state.at("step").get<int64_t>();
+  } catch (const nlohmann::json::exception& error) {
+    fail(ErrorCode::InvalidFormat, "checkpoint '" + path + "': state.json: " + error.what());
+  }
+}
+
+void Trainer::Impl::restoreCheckpoint(const std::string& path) {
+  const fs::path folder(path);
+  const nlohmann::json state = readState(path);
+  try {
+    restoreTrainedTensors(path, state.at("parameter_shapes").get<std::vector<std::vector<int64_t>>>());
     restoreAdamwState(*optimizer, parameters, readTensors((folder / "optimizer.safetensors").string()),
                       state.at("adam_steps").get<std::vector<int64_t>>());
-    if (ema.enabled()) {
-      const auto shadow = readTensors((folder / "ema.safetensors").string());
-      std::vector<at::Tensor> values;
-      for (size_t i = 0; i < parameters.size(); ++i) values.push_back(shadow.at("ema." + std::to_string(i)));
-      ema.setShadow(values);
-    }
     const auto rng = readTensors((folder / "rng.safetensors").string());
     setGeneratorState(generator, rng.at("cpu"));
     if (at::hasCUDA() && rng.count("cuda")) {
@@ -224,30 +257,42 @@ void Trainer::Impl::restoreCheckpoint(const std::string& path) {
 }
 
 std::string Trainer::Impl::exportResult() {
+  const int64_t images = static_cast<int64_t>(batcher->items().size());
+  const std::string path = (fs::path(config.output) / (config.method == "lora" ? "lora.safetensors" : "model.safetensors")).string();
+  if (config.method == "lora") writeLoraFile(path, images);
+  else writeModelFile(path, images);
+  message("saved " + path);
+  return path;
+}
+
+void Trainer::Impl::writeLoraFile(const std::string& path, int64_t images) {
   const c10::ScalarType dtype = config.save_precision == "fp32" ? at::kFloat : at::kHalf;
-  const auto metadata = exportMetadata(config, model_config, step, static_cast<int64_t>(batcher->items().size()));
-  std::string path;
   if (ema.enabled()) ema.swap(parameters);
   try {
-    if (config.method == "lora") {
-      path = (fs::path(config.output) / "lora.safetensors").string();
-      lora->save(path, metadata, dtype);
-    } else {
-      path = (fs::path(config.output) / "model.safetensors").string();
-      io::writeLdmCheckpoint(path, model->unet, model->vae, model->text_encoders, model_config, dtype, metadata);
-      // model.yaml beside it is read back on load: what tensor shapes cannot tell (GroupNorm groups, a text
-      // encoder described in the YAML, v-prediction) stays as trained.
-      if (const std::string yaml = configYamlOf(config); !yaml.empty()) {
-        copyFileAtomically(yaml, (fs::path(config.output) / "model.yaml").string());
-      }
+    lora->save(path, exportMetadata(config, model_config, step, images), dtype);
+  } catch (...) {
+    if (ema.enabled()) ema.swap(parameters);
+    throw;
+  }
+  if (ema.enabled()) ema.swap(parameters);
+}
+
+void Trainer::Impl::writeModelFile(const std::string& path, int64_t images) {
+  const c10::ScalarType dtype = config.save_precision == "fp32" ? at::kFloat : at::kHalf;
+  const auto metadata = exportMetadata(config, model_config, step, images);
+  if (ema.enabled()) ema.swap(parameters);
+  try {
+    io::writeLdmCheckpoint(path, model->unet, model->vae, model->text_encoders, model_config, dtype, metadata);
+    // PATH.yaml beside it is read back on load: what tensor shapes cannot tell (GroupNorm groups, a text encoder
+    // described in the YAML, v-prediction) stays as trained.
+    if (const std::string yaml = configYamlOf(config); !yaml.empty()) {
+      copyFileAtomically(yaml, fs::path(path).replace_extension(".yaml").string());
     }
   } catch (...) {
     if (ema.enabled()) ema.swap(parameters);
     throw;
   }
   if (ema.enabled()) ema.swap(parameters);
-  if (!path.empty()) message("saved " + path);
-  return path;
 }
 
 }  // namespace gesso::training

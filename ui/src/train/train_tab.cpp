@@ -3,6 +3,7 @@
 
 #include "gesso/error.h"
 #include "gesso/training/trainer.h"
+#include "train/checkpoint_compare_dialog.h"
 #include "train/dataset_panel.h"
 #include "train/train_chart.h"
 #include "train/train_defaults.h"
@@ -10,7 +11,9 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDateTime>
+#include <QDir>
 #include <QDoubleSpinBox>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -211,6 +214,7 @@ QWidget* TrainTab::buildProgress() {
   checkpoints_->setHorizontalHeaderLabels({tr("Step"), tr("Time"), tr("Validation loss"), tr("Folder")});
   checkpoints_->horizontalHeader()->setSectionResizeMode(3, QHeaderView::Stretch);
   checkpoints_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  checkpoints_->setSelectionMode(QAbstractItemView::ExtendedSelection);  // the rows "Compare checkpoints…" starts with
   checkpoints_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   checkpoints_->setMaximumHeight(140);
   samples_ = new QListWidget(panel);
@@ -218,6 +222,8 @@ QWidget* TrainTab::buildProgress() {
   samples_->setIconSize(QSize(128, 128));
   samples_->setMaximumHeight(170);
   auto* use = new QPushButton(tr("Use in Generate"), panel);
+  compare_ = new QPushButton(tr("Compare checkpoints…"), panel);
+  compare_->setToolTip(tr("A grid of the checkpoints × LoRA strengths × prompts at fixed seeds"));
 
   auto* buttons = new QHBoxLayout;
   for (QPushButton* button : {start_, pause_, stop_, open_run_}) buttons->addWidget(button);
@@ -230,7 +236,11 @@ QWidget* TrainTab::buildProgress() {
   layout->addWidget(new QLabel(tr("Checkpoints"), panel));
   layout->addWidget(checkpoints_);
   layout->addWidget(samples_);
-  layout->addWidget(use);
+  auto* checkpoint_buttons = new QHBoxLayout;
+  checkpoint_buttons->addWidget(use);
+  checkpoint_buttons->addWidget(compare_);
+  checkpoint_buttons->addStretch(1);
+  layout->addLayout(checkpoint_buttons);
 
   connect(start_, &QPushButton::clicked, this, &TrainTab::start);
   connect(pause_, &QPushButton::clicked, this, &TrainTab::togglePause);
@@ -241,6 +251,9 @@ QWidget* TrainTab::buildProgress() {
     if (!dir.isEmpty() && !openRun(dir, &error)) message_->setText(error);
   });
   connect(checkpoints_, &QTableWidget::currentCellChanged, this, [this](int row) { showSamplesFor(row); });
+  connect(compare_, &QPushButton::clicked, this, [this] {
+    if (!compareCheckpoints()) message_->setText(tr("No checkpoint of this run is on disk."));
+  });
   connect(use, &QPushButton::clicked, this, [this] {
     const int row = checkpoints_->currentRow();
     if (row >= 0 && checkpoints_->item(row, 3)) Q_EMIT useInGenerate(checkpoints_->item(row, 3)->text());
@@ -497,6 +510,35 @@ bool TrainTab::openRun(const QString& run_dir, QString* error) {
   showSamplesFor(-1);
   output_->setText(run_dir);
   return true;
+}
+
+CheckpointCompareDialog* TrainTab::compareCheckpoints() {
+  std::vector<CompareCheckpoint> checkpoints;
+  std::vector<int> selected;
+  for (int row = 0; row < checkpoints_->rowCount(); ++row) {
+    const QTableWidgetItem* step = checkpoints_->item(row, 0);
+    const QTableWidgetItem* folder = checkpoints_->item(row, 3);
+    if (!step || !folder || !QFileInfo(folder->text()).isDir()) continue;  // older ones are removed as the run goes
+    if (checkpoints_->selectionModel()->isRowSelected(row, QModelIndex())) selected.push_back(static_cast<int>(checkpoints.size()));
+    checkpoints.push_back({step->text().toLongLong(), folder->text()});
+  }
+  if (checkpoints.empty()) return nullptr;
+  // The run's own settings (a reopened run's may differ from the widgets): its config.json, a small file.
+  training::TrainConfig run = currentConfig();
+  QFile stored(QDir(checkpoints.back().folder).filePath("config.json"));
+  if (stored.open(QIODevice::ReadOnly)) {
+    const QByteArray text = stored.readAll();
+    auto parsed = captureErrors([&] { return training::TrainConfig::fromJson(text.toStdString()); });
+    if (parsed) run = parsed.value();
+  }
+  if (compare_dialog_) compare_dialog_->close();
+  const QString prompt = prompt_source_ ? prompt_source_() : QString();
+  auto* dialog = new CheckpointCompareDialog(worker_, run, checkpoints, selected, prompt,
+                                             AppSettings::deviceName(settings_.device), this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  compare_dialog_ = dialog;
+  dialog->show();
+  return dialog;
 }
 
 }  // namespace gesso::ui

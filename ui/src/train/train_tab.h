@@ -1,6 +1,7 @@
 // The Train tab: dataset (DatasetPanel), method and hyperparameters (basic / advanced, defaults per family), start,
 // pause, resume and stop of a training::Trainer run on the EngineWorker, the loss / validation / LR chart, images/s
-// and ETA, the checkpoints with their sample images, and reopening a run folder from its metrics.jsonl.
+// and ETA, the checkpoints with their sample images and "compare checkpoints", and reopening a run folder from its
+// metrics.jsonl.
 #pragma once
 
 #include "gesso/training/metrics.h"
@@ -10,7 +11,10 @@
 
 #include <QWidget>
 
+#include <QPointer>
+
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -27,6 +31,7 @@ class QTableWidget;
 
 namespace gesso::ui {
 
+class CheckpointCompareDialog;
 class DatasetPanel;
 class MainWindow;
 class TrainChart;
@@ -53,6 +58,9 @@ class TrainTab : public QWidget {
   QPushButton* pauseButton() const { return pause_; }
   QPushButton* stopButton() const { return stop_; }
   QLabel* statsLabel() const { return stats_; }
+  QPushButton* compareButton() const { return compare_; }
+  // The prompt "Compare checkpoints…" offers when the run has no sample prompts (the Generate tab's).
+  void setPromptSource(std::function<QString()> source) { prompt_source_ = std::move(source); }
   bool isRunning() const { return job_ != 0; }
   bool isPaused() const { return paused_ && paused_->load(); }
   int64_t lastStep() const { return last_step_; }
@@ -63,6 +71,9 @@ class TrainTab : public QWidget {
   void stop();
   // Shows a run folder's plots, checkpoints and samples from its metrics.jsonl; false with `error` otherwise.
   bool openRun(const QString& run_dir, QString* error = nullptr);
+  // Opens "Compare checkpoints…" for the selected checkpoint rows (all when none is selected); null without any
+  // checkpoint on disk.
+  CheckpointCompareDialog* compareCheckpoints();
 
  Q_SIGNALS:
   void runStarted();
@@ -123,6 +134,9 @@ class TrainTab : public QWidget {
   QLabel* message_ = nullptr;
   QTableWidget* checkpoints_ = nullptr;
   QListWidget* samples_ = nullptr;
+  QPushButton* compare_ = nullptr;
+  QPointer<CheckpointCompareDialog> compare_dialog_;
+  std::function<QString()> prompt_source_;
 
   training::TrainConfig base_;  // fields without widgets (tokenizer, device, vae, config, cache_dir...)
   std::vector<training::SampleMetrics> sample_records_;

@@ -43,6 +43,25 @@ struct TrainResult {
   std::string output_file;  // the exported LoRA (RUN_DIR/lora.safetensors) or model (RUN_DIR/model.safetensors)
 };
 
+enum class CheckpointMethod { Lora, Full };
+
+struct CheckpointExportOptions {
+  // The file to write. Empty: a LoRA run's checkpoint is used as it is (its lora.safetensors); a full run's goes to
+  // RUN_DIR/exports/step-NNNNNNNN.safetensors (a LoRA run with EMA: step-NNNNNNNN.lora.safetensors), reused while
+  // it is newer than the checkpoint.
+  std::string output;
+  std::string device;  // where a full run's model is rebuilt; empty: the run's own device
+};
+
+// A training checkpoint as a file generation can use.
+struct CheckpointFile {
+  CheckpointMethod method = CheckpointMethod::Lora;
+  int64_t step = 0;
+  std::string path;    // LoRA: the adapters (GenerateRequest::loras); full: an LDM checkpoint (GenerateRequest::model)
+  std::string config;  // full: the run's config YAML written beside `path` (PATH.yaml, read on load), else ""
+  TrainConfig run;     // the run's settings (its config.json): the base model, VAE and tokenizer a LoRA applies to
+};
+
 class Trainer {
  public:
   explicit Trainer(TrainConfig config);
@@ -53,6 +72,14 @@ class Trainer {
   // Throws GessoError for what prevents a start (bad config, missing files, no usable image, no valid checkpoint
   // to resume from); everything after the first step ends in a TrainResult.
   TrainResult run(const TrainCallbacks& callbacks = {});
+
+  // CHECKPOINT_DIR (RUN_DIR/checkpoints/step-N) as a usable file: a LoRA run's lora.safetensors (copied to
+  // options.output when given). A full run (or a LoRA run with EMA) is rebuilt from the checkpoint's config.json,
+  // its trained tensors (the EMA weights when the run keeps them) restored as a resume would, and written like the
+  // run's final model.safetensors / lora.safetensors (same precision and metadata; PATH.yaml beside a model when the
+  // run had a config YAML). The base checkpoint (or, for --init random, the VAE and config) must still exist.
+  // Throws GessoError naming the checkpoint and what is wrong (unverifiable manifest, missing file, another shape).
+  static CheckpointFile exportCheckpoint(const std::string& checkpoint_dir, const CheckpointExportOptions& options = {});
 
  private:
   struct Impl;
