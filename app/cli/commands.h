@@ -33,12 +33,12 @@ void addBenchGenerateCommand(CLI::App& bench, CommandContext& context);
 
 void addGenerateCommand(CLI::App& app, CommandContext& context);
 void addCompareCommand(CLI::App& app, CommandContext& context);
+void addGridCommand(CLI::App& app, CommandContext& context);
 void addConvertCommand(CLI::App& app, CommandContext& context);
 void addTrainCommand(CLI::App& app, CommandContext& context);
 // Bundled-model tooling: synthetic dataset, BPE vocabulary, VAE training.
 void addMakeDatasetCommand(CLI::App& app, CommandContext& context);
 void addMakeTokenizerCommand(CLI::App& app, CommandContext& context);
 void addTrainVaeCommand(CLI::App& app, CommandContext& context);
-void addTrainShapesCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace gesso::cli

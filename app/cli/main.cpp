@@ -42,12 +42,12 @@ int main(int argc, char** argv) {
   addBenchCommand(app, context);
   addGenerateCommand(app, context);
   addCompareCommand(app, context);
+  addGridCommand(app, context);
   addConvertCommand(app, context);
   addTrainCommand(app, context);
   addMakeDatasetCommand(app, context);
   addMakeTokenizerCommand(app, context);
   addTrainVaeCommand(app, context);
-  addTrainShapesCommand(app, context);
 
   try {
     app.parse(argc, argv);

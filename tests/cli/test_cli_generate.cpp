@@ -113,6 +113,38 @@ class CliGenerateTest : public QObject {
     QVERIFY2(no_model.errors.contains("(bundled)"), qPrintable(no_model.errors));
   }
 
+  // `grid`: rows are prompts, columns seeds; each cell is the image `generate` makes with that prompt and seed.
+  void gridOfPromptsAndSeeds() {
+    GESSO_REQUIRE_IMAGE_IO();
+    if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
+    const QString grid_path = dir_.filePath("grid/grid.png");
+    const QStringList common{"--model", model_, "--tokenizer", tokenizer_, "--steps", "2", "--width", "64", "--height", "64"};
+    const Run run = runCli(QStringList{"grid", "--prompt", "a fox", "--prompt", "a red barn", "--seeds", "3,4", "--output",
+                                       grid_path} + common);
+    QVERIFY2(run.exit_code == 0, qPrintable(run.output + run.errors));
+    const Run single = runCli(QStringList{"generate", "--prompt", "a red barn", "--seed", "4", "--output",
+                                          dir_.filePath("grid-single")} + common);
+    QVERIFY2(single.exit_code == 0, qPrintable(single.output + single.errors));
+    const auto grid = gesso::image::readImage(grid_path.toStdString());
+    const auto cell = gesso::image::readImage(single.output.trimmed().toStdString());
+    QCOMPARE(grid.width, 2 * cell.width);
+    const int64_t label_height = grid.height / 2 - cell.height;  // each row: a label strip over the image
+    QVERIFY(label_height > 0);
+    int max_diff = 0;  // bottom-right cell (prompt 2, seed 4) against the image generated alone
+    for (int64_t y = 0; y < cell.height; ++y) {
+      for (int64_t x = 0; x < cell.width; ++x) {
+        const uint8_t* a = grid.pixel(cell.width + x, grid.height / 2 + label_height + y);
+        const uint8_t* b = cell.pixel(x, y);
+        for (int c = 0; c < 3; ++c) max_diff = std::max(max_diff, std::abs(int(a[c]) - int(b[c])));
+      }
+    }
+    qInfo("grid cell vs generate alone: max pixel diff %d", max_diff);
+    QCOMPARE(max_diff, 0);
+    const Run empty = runCli({"grid", "--model", model_, "--output", dir_.filePath("none.png")});
+    QVERIFY(empty.exit_code != 0);
+    QVERIFY2(empty.errors.contains("--prompt"), qPrintable(empty.errors));
+  }
+
   // `bench generate` times whole images of the bundled model (a smoke run here; the figures are in benchmarks.md).
   void benchGenerateReports() {
     const Run run = runCli({"bench", "generate", "--runs", "2", "--warmup", "0", "--steps", "2", "--json"});
