@@ -3,7 +3,7 @@
 #include "commands.h"
 
 #include "gesso/image/image_io.h"
-#include "gesso/pipeline/checkpoint_grid.h"
+#include "gesso/pipeline/compare.h"
 #include "gesso/pipeline/pipeline.h"
 
 #include <spdlog/spdlog.h>

@@ -17,35 +17,6 @@ std::string number(double value) {
   return text;
 }
 
-std::vector<std::string> wrapWords(const std::string& text, size_t max_chars) {
-  std::vector<std::string> lines;
-  std::string line;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find(' ', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string word = text.substr(start, end - start).substr(0, max_chars);
-    if (!line.empty() && line.size() + 1 + word.size() > max_chars) {
-      lines.push_back(line);
-      line.clear();
-    }
-    line += (line.empty() ? "" : " ") + word;
-    start = end + 1;
-  }
-  if (!line.empty()) lines.push_back(line);
-  return lines;
-}
-
-void copyInto(image::Image& target, const image::Image& source, int64_t left, int64_t top) {
-  for (int64_t y = 0; y < source.height; ++y) {
-    for (int64_t x = 0; x < source.width; ++x) {
-      const uint8_t* from = source.pixel(x, y);
-      uint8_t* to = target.pixel(left + x, top + y);
-      for (int c = 0; c < 3; ++c) to[c] = from[std::min(c, source.channels - 1)];
-    }
-  }
-}
-
 }  // namespace
 
 std::string CheckpointGridCell::label() const {
@@ -141,42 +112,6 @@ CheckpointGridResult checkpointGrid(const CheckpointGridRequest& request, const 
   for (const auto& cell : result.cells) labels.push_back(cell.label());
   result.grid = labelledGrid(result.images, labels, result.columns);
   return result;
-}
-
-image::Image labelledGrid(const std::vector<image::Image>& images, const std::vector<std::string>& labels, int columns) {
-  if (images.empty() || labels.size() != images.size() || columns <= 0 || images.size() % static_cast<size_t>(columns) != 0) {
-    fail(ErrorCode::InvalidArgument, "labelled grid: needs one label per image and whole rows of `columns` images");
-  }
-  for (const auto& image : images) {
-    if (image.width != images[0].width || image.height != images[0].height) {
-      fail(ErrorCode::ShapeMismatch, "labelled grid: every image must have the same size");
-    }
-  }
-  const int64_t rows = static_cast<int64_t>(images.size()) / columns;
-  const int64_t cell_width = images[0].width;
-  const int label_scale = cell_width >= 160 ? 2 : 1;  // the 3x5 font doubled where cells are wide enough
-  const size_t max_chars = static_cast<size_t>(std::max<int64_t>(1, (cell_width - 4) / (4 * label_scale)));
-  std::vector<std::vector<std::string>> lines;
-  size_t line_count = 1;
-  for (const auto& text : labels) {
-    lines.push_back(wrapWords(text, max_chars));
-    line_count = std::max(line_count, lines.back().size());
-  }
-  const int64_t line_height = 6 * label_scale;
-  const int64_t label_height = 4 + static_cast<int64_t>(line_count) * line_height;
-  const int64_t cell_height = images[0].height + label_height;
-  image::Image grid = image::makeImage(cell_width * columns, cell_height * rows, 3);
-  for (size_t i = 0; i < images.size(); ++i) {
-    const int64_t left = static_cast<int64_t>(i % static_cast<size_t>(columns)) * cell_width;
-    const int64_t top = static_cast<int64_t>(i / static_cast<size_t>(columns)) * cell_height;
-    copyInto(grid, images[i], left, top + label_height);
-    image::Image strip = image::makeImage(cell_width, label_height, 3);
-    for (size_t line = 0; line < lines[i].size(); ++line) {
-      drawLabel(strip, lines[i][line], 2, 2 + static_cast<int64_t>(line) * line_height, label_scale);
-    }
-    copyInto(grid, strip, left, top);
-  }
-  return grid;
 }
 
 }  // namespace gesso::pipeline

@@ -241,26 +241,18 @@ CompareResult compare(LoadedModel& model, const GenerateRequest& base_in, const 
   return result;
 }
 
-image::Image compareGrid(const std::vector<CompareCell>& cells, const std::vector<image::Image>& images,
-                         const std::vector<std::string>& label_texts) {
-  const size_t count = cells.size();
-  if (count == 0 || images.size() != count || label_texts.size() != count) {
-    fail(ErrorCode::InvalidArgument, "compare grid: needs one image and one label per cell");
+image::Image labelledGrid(const std::vector<image::Image>& images, const std::vector<std::string>& label_texts, int columns) {
+  if (images.empty() || label_texts.size() != images.size() || columns <= 0 ||
+      images.size() % static_cast<size_t>(columns) != 0) {
+    fail(ErrorCode::InvalidArgument, "labelled grid: needs one label per image and whole rows of `columns` images");
   }
   for (const auto& image : images) {
     if (image.width != images[0].width || image.height != images[0].height) {
-      fail(ErrorCode::ShapeMismatch, "compare grid: every cell's image must have the same size");
+      fail(ErrorCode::ShapeMismatch, "labelled grid: every image must have the same size");
     }
   }
-  // Grid: one column per (sampler, scheduler), one row per (steps, CFG); a label strip over each image, its words
-  // wrapped to the cell's width (the 3x5 font at scale 2 where cells are wide enough, else scale 1).
-  size_t per_row = 1;
-  while (per_row < count && !(cells[per_row].sampler != cells[0].sampler || cells[per_row].scheduler != cells[0].scheduler)) {
-    ++per_row;
-  }
-  if (count % per_row != 0) per_row = 1;
-  const size_t rows = per_row;            // cells per (sampler, scheduler) group
-  const size_t columns = count / rows;    // groups
+  // A label strip over each image, its words wrapped to the cell's width (the 3x5 font at scale 2 where cells are
+  // wide enough, else scale 1); every strip as tall as the longest label.
   const int64_t cell_width = images[0].width;
   const int label_scale = cell_width >= 160 ? 2 : 1;
   const size_t max_chars = static_cast<size_t>(std::max<int64_t>(1, (cell_width - 4) / (4 * label_scale)));
@@ -273,10 +265,11 @@ image::Image compareGrid(const std::vector<CompareCell>& cells, const std::vecto
   const int64_t line_height = 6 * label_scale;
   const int64_t label_height = 4 + static_cast<int64_t>(label_lines) * line_height;
   const int64_t cell_height = images[0].height + label_height;
-  image::Image grid = image::makeImage(cell_width * static_cast<int64_t>(columns), cell_height * static_cast<int64_t>(rows), 3);
-  for (size_t i = 0; i < count; ++i) {
-    const int64_t left = static_cast<int64_t>(i / rows) * cell_width;
-    const int64_t top = static_cast<int64_t>(i % rows) * cell_height;
+  const int64_t rows = static_cast<int64_t>(images.size()) / columns;
+  image::Image grid = image::makeImage(cell_width * columns, cell_height * rows, 3);
+  for (size_t i = 0; i < images.size(); ++i) {
+    const int64_t left = static_cast<int64_t>(i % static_cast<size_t>(columns)) * cell_width;
+    const int64_t top = static_cast<int64_t>(i / static_cast<size_t>(columns)) * cell_height;
     const image::Image& source = images[i];
     for (int64_t y = 0; y < source.height; ++y) {
       for (int64_t x = 0; x < source.width; ++x) {
@@ -298,6 +291,30 @@ image::Image compareGrid(const std::vector<CompareCell>& cells, const std::vecto
     }
   }
   return grid;
+}
+
+image::Image compareGrid(const std::vector<CompareCell>& cells, const std::vector<image::Image>& images,
+                         const std::vector<std::string>& label_texts) {
+  const size_t count = cells.size();
+  if (count == 0 || images.size() != count || label_texts.size() != count) {
+    fail(ErrorCode::InvalidArgument, "compare grid: needs one image and one label per cell");
+  }
+  // One column per (sampler, scheduler), one row per (steps, CFG): the cells come column by column.
+  size_t rows = 1;
+  while (rows < count && !(cells[rows].sampler != cells[0].sampler || cells[rows].scheduler != cells[0].scheduler)) {
+    ++rows;
+  }
+  if (count % rows != 0) rows = 1;
+  const size_t columns = count / rows;
+  std::vector<image::Image> by_row;
+  std::vector<std::string> labels_by_row;
+  for (size_t row = 0; row < rows; ++row) {
+    for (size_t column = 0; column < columns; ++column) {
+      by_row.push_back(images[column * rows + row]);
+      labels_by_row.push_back(label_texts[column * rows + row]);
+    }
+  }
+  return labelledGrid(by_row, labels_by_row, static_cast<int>(columns));
 }
 
 }  // namespace gesso::pipeline

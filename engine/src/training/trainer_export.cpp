@@ -25,13 +25,6 @@ std::string readFile(const fs::path& path, const std::string& checkpoint) {
   return text.str();
 }
 
-void copyAtomically(const std::string& from, const std::string& to, const std::string& checkpoint) {
-  const std::string bytes = readFile(from, checkpoint);
-  AtomicFile out(to);
-  out.write(bytes.data(), bytes.size());
-  out.commit();
-}
-
 // An export is reused while it is at least as new as the checkpoint's manifest (a run folder reused by a new run
 // writes newer checkpoints).
 bool upToDate(const fs::path& file, const fs::path& checkpoint) {
@@ -60,7 +53,7 @@ CheckpointFile Trainer::exportCheckpoint(const std::string& checkpoint_dir, cons
     if (!fs::is_regular_file(adapters)) fail(ErrorCode::FileNotFound, "checkpoint '" + checkpoint_dir + "' has no lora.safetensors");
     file.path = adapters;
     if (!options.output.empty()) {
-      copyAtomically(adapters, options.output, checkpoint_dir);
+      copyFileAtomically(adapters, options.output);
       file.path = options.output;
     }
     return file;

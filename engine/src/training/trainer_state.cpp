@@ -50,17 +50,6 @@ std::string configYamlOf(const TrainConfig& config) {
   return {};
 }
 
-// Copies `from` to `to` atomically (the copy is complete or absent).
-void copyFileAtomically(const std::string& from, const std::string& to) {
-  std::ifstream in(from, std::ios::binary);
-  if (!in) fail(ErrorCode::FileNotFound, "cannot read '" + from + "'");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  const std::string text = bytes.str();
-  AtomicFile out(to);
-  out.write(text.data(), text.size());
-  out.commit();
-}
 
 // A checkpoint's state.json, its version checked.
 nlohmann::json readState(const std::string& path) {

@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 namespace gesso {
@@ -100,6 +102,17 @@ void AtomicFile::commit() {
     ::fsync(folder);
     ::close(folder);
   }
+}
+
+void copyFileAtomically(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) fail(ErrorCode::FileNotFound, "cannot read '" + from + "'");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  const std::string text = bytes.str();
+  AtomicFile out(to);
+  out.write(text.data(), text.size());
+  out.commit();
 }
 
 }  // namespace gesso

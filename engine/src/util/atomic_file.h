@@ -26,4 +26,8 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// Copies `from` to `to` through an AtomicFile (the copy is complete or absent); FileNotFound naming `from` when it
+// cannot be read.
+void copyFileAtomically(const std::string& from, const std::string& to);
+
 }  // namespace gesso

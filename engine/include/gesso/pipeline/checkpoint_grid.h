@@ -68,7 +68,4 @@ struct CheckpointGridResult {
 // (Cancelled when the token is set; the failing cell's error otherwise).
 CheckpointGridResult checkpointGrid(const CheckpointGridRequest& request, const CheckpointGridCallbacks& callbacks = {});
 
-// `images` (equal sizes, row-major) in `columns` columns, each under a strip with its label (3×5 font, wrapped).
-image::Image labelledGrid(const std::vector<image::Image>& images, const std::vector<std::string>& labels, int columns);
-
 }  // namespace gesso::pipeline

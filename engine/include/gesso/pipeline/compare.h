@@ -63,6 +63,10 @@ struct CompareResult {
 CompareResult compare(LoadedModel& model, const GenerateRequest& base, const std::vector<CompareCell>& cells,
                       const CompareCallbacks& callbacks = {}, const CompareOptions& options = {});
 
+// `images` (equal sizes, row-major) in `columns` columns, each under a strip with its label (3×5 font, words wrapped
+// to the cell's width); used by compare, compare checkpoints and `gesso-cli grid`.
+image::Image labelledGrid(const std::vector<image::Image>& images, const std::vector<std::string>& labels, int columns);
+
 // The labelled grid of `images` (one per cell, equal sizes) in compare()'s layout: one column per (sampler,
 // scheduler), one row per (steps, CFG), each image under a strip with labels[i] (e.g. cell.label() plus its time).
 image::Image compareGrid(const std::vector<CompareCell>& cells, const std::vector<image::Image>& images,
