@@ -150,7 +150,7 @@ void runGenerate(GenerateOptions& options, const CLI::App& command) {
   }
   // Each batch is written as soon as it is decoded, so a crash or kill later in the run keeps the finished ones.
   callbacks.on_batch = [&](const std::vector<pipeline::GeneratedImage>& batch) {
-    pipeline::GenerateResult finished{request, batch};
+    pipeline::GenerateResult finished{request, batch, model->loras.hashesText()};
     for (const auto& path : pipeline::writeResult(*model, finished, options.output)) std::cout << path << std::endl;
   };
   try {

@@ -2,6 +2,7 @@
 // --lora FILE:1 another one, the prompt tag <lora:NAME:1> with --lora-dir the same as --lora FILE:1, a missing file a
 // named error.
 #include "gesso/image/image_io.h"
+#include "gesso/image/png_metadata.h"
 #include "gesso/io/checkpoint.h"
 #include "gesso/lora/lora_network.h"
 #include "gesso/models/model_config_files.h"
@@ -98,6 +99,12 @@ class LoraCliTest : public QObject {
     QVERIFY(base == zero);
     QVERIFY(base != one);
     QVERIFY(one == tagged);
+    // The written PNG names the LoRA in A1111's "Lora hashes" (as the engine's writeResult does).
+    const QStringList files = QDir(dir_.filePath("one")).entryList({"*.png"}, QDir::Files);
+    QCOMPARE(files.size(), 1);
+    const auto metadata = gesso::image::readPngGenerationMetadata(QDir(dir_.filePath("one")).filePath(files[0]).toStdString());
+    QVERIFY(metadata.parameters_text.has_value());
+    QVERIFY2(metadata.parameters_text->find("Lora hashes: \"") != std::string::npos, metadata.parameters_text->c_str());
   }
 
   void missingLora() {
