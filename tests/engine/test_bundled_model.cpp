@@ -161,10 +161,6 @@ class BundledModelTest : public QObject {
     qInfo("held-out prompts: %zu; shape colour right %d, background right %d, both right %d (score %.2f); "
           "position right %d; %.3f s per 64x64 image (20 steps, CFG)",
           count, shape_right, background_right, both_right, score, position_right, seconds / count);
-    // Known failure: the shipped weights are undertrained (621 UNet steps, VAE L1 0.42, all that the shared 2-core
-    // CPU allowed before the deadline; see resources/models/gesso-shapes/README.md). Remove this line once a model
-    // trained longer is shipped; an unexpected pass is reported as XPASS.
-    QEXPECT_FAIL("", "gesso-shapes is undertrained: the colour score is far below 0.80 (see its README)", Continue);
     QVERIFY2(score >= 0.8, qPrintable(QString("colour score %1 < 0.80").arg(score)));
   }
 };

@@ -145,7 +145,7 @@ class ShapesTest : public QObject {
     QVERIFY(single > 3000 && single < 4000);  // two_shape_fraction 0.3
   }
 
-  // The in-memory dataset (train-vae / train-shapes --shapes-count) is the written one: PNG is lossless 8-bit, so
+  // The in-memory dataset (train-vae --shapes-count) is the written one: PNG is lossless 8-bit, so
   // the decoded files must equal the rendered tensor exactly, and the captions the .txt files.
   void inMemoryDatasetEqualsWrittenFiles() {
     ShapesOptions options;
