@@ -866,6 +866,34 @@
         <source>Unload %1</source>
         <translation>%1 내리기</translation>
     </message>
+    <message>
+        <source>Convert</source>
+        <translation>변환</translation>
+    </message>
+    <message>
+        <source>Rewrite the selected PyTorch pickle checkpoint as a .safetensors file beside it (read without running any code in it); the app then uses that file</source>
+        <translation>선택한 PyTorch 피클 체크포인트를 옆에 .safetensors 파일로 다시 씁니다 (안의 코드는 전혀 실행하지 않고 읽습니다). 이후 앱은 그 파일을 사용합니다</translation>
+    </message>
+    <message>
+        <source>Converting…</source>
+        <translation>변환 중…</translation>
+    </message>
+    <message>
+        <source>Converted to %1 (double-click uses it)</source>
+        <translation>%1(으)로 변환됨 (두 번 클릭하면 사용합니다)</translation>
+    </message>
+    <message>
+        <source>%1 already exists: use it, or move it away to convert again</source>
+        <translation>%1이(가) 이미 있습니다: 그 파일을 쓰거나, 다시 변환하려면 옮기세요</translation>
+    </message>
+    <message>
+        <source>Convert %1</source>
+        <translation>%1 변환</translation>
+    </message>
+    <message>
+        <source>Cannot convert: %1</source>
+        <translation>변환할 수 없음: %1</translation>
+    </message>
 </context>
 <context>
     <name>gesso::ui::DatasetPanel</name>
@@ -1335,8 +1363,8 @@ validation at step %1: %2</source>
         <translation>%1 KiB</translation>
     </message>
     <message>
-        <source>%1 is a PyTorch pickle file, which is never loaded directly (pickles can run code); convert it once with: gesso-cli convert &quot;%1&quot; OUT.safetensors</source>
-        <translation>%1은(는) PyTorch 피클 파일이라 직접 불러오지 않습니다 (피클은 코드를 실행할 수 있습니다). 다음 명령으로 한 번 변환하세요: gesso-cli convert &quot;%1&quot; OUT.safetensors</translation>
+        <source>%1 is a PyTorch pickle file, which is never loaded directly (pickles can run code): Convert writes %2 beside it (the same as: gesso-cli convert &quot;%1&quot; &quot;%2&quot;)</source>
+        <translation>%1은(는) PyTorch 피클 파일이라 직접 불러오지 않습니다 (피클은 코드를 실행할 수 있습니다): 변환하면 옆에 %2을(를) 씁니다 (gesso-cli convert &quot;%1&quot; &quot;%2&quot;와 같습니다)</translation>
     </message>
     <message>
         <source>%1 is a safetensors file but holds no Stable Diffusion UNet, VAE or LoRA tensors</source>

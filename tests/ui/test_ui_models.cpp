@@ -1,7 +1,8 @@
 // The Models view (offscreen): a models folder and a LoRA folder holding a tiny SD1 checkpoint, a standalone VAE, a
 // LoRA, a text file named .safetensors, a truncated checkpoint and a pickle .ckpt. Each is classified by content,
 // checkpoints get their family and A1111 hash from the engine, the non-models and the damaged file get clear errors,
-// and a checkpoint loads into and unloads from the worker's cache.
+// and a checkpoint loads into and unloads from the worker's cache. A pickle .ckpt converts (on the worker, without
+// running its code) into the .safetensors beside it, which the view then lists and opens; a malicious one is refused.
 #include "gesso/io/safetensors.h"
 #include "gesso/models/model_config.h"
 #include "gesso/util/sha256.h"
@@ -12,6 +13,7 @@
 
 #include <ATen/ATen.h>
 #include <QDir>
+#include <QPushButton>
 #include <QFile>
 #include <QSignalSpy>
 #include <QTableWidget>
@@ -82,6 +84,8 @@ class UiModelsTest : public QObject {
     const ui::ModelFileInfo pickle = ui::classifyModelFile(models_ + "/old.ckpt");
     QCOMPARE(pickle.kind, ui::ModelKind::Invalid);
     QVERIFY(pickle.error.contains("gesso-cli convert"));
+    QVERIFY(pickle.convertible);
+    QCOMPARE(pickle.convertedPath(), models_ + "/old.safetensors");
     QCOMPARE(int(ui::scanModelFolders(models_, loras_).size()), 6);
     QCOMPARE(int(ui::scanModelFolders(models_, models_).size()), 5);  // listed once
   }
@@ -136,6 +140,71 @@ class UiModelsTest : public QObject {
       QVERIFY(failed.wait(60000));
       QVERIFY(failed.first().at(1).toString().contains("broken.safetensors"));
     }
+  }
+
+  void pickleConvertsThenIsUsed() {
+    QTemporaryDir folder;
+    const QString fixtures = QStringLiteral(GESSO_TEST_FIXTURES_DIR "/ckpt/");
+    QVERIFY(QFile::copy(fixtures + "benign.ckpt", folder.filePath("benign.ckpt")));
+    QVERIFY(QFile::copy(fixtures + "os_system.ckpt", folder.filePath("os_system.ckpt")));
+    const QString marker = folder.filePath("pwned");  // what os_system.ckpt's payload would create
+    qputenv("GESSO_PWNED_MARKER", marker.toUtf8());
+    ui::EngineWorker worker;
+    ui::ModelsView view(worker);
+    ui::AppSettingsValues settings;
+    settings.models_folder = folder.path();
+    view.applySettings(settings);
+    QCOMPARE(view.table()->rowCount(), 2);
+    const QString benign = QFileInfo(folder.filePath("benign.ckpt")).canonicalFilePath();
+    const QString output = QFileInfo(benign).absolutePath() + "/benign.safetensors";
+
+    // Double-click converts, then opens the new file.
+    QSignalSpy converted(&view, &ui::ModelsView::converted);
+    QSignalSpy chosen(&view, &ui::ModelsView::modelChosen);
+    QSignalSpy failed(&view, &ui::ModelsView::convertFailed);
+    Q_EMIT view.table()->cellDoubleClicked(view.rowOf(benign), 0);
+    QVERIFY(converted.wait(60000));
+    QCOMPARE(converted.first().at(1).toString(), output);
+    QCOMPARE(chosen.size(), 1);
+    QCOMPARE(chosen.first().at(0).toString(), output);
+    QCOMPARE(chosen.first().at(1).value<ui::ModelKind>(), ui::ModelKind::Checkpoint);
+    QCOMPARE(view.table()->rowCount(), 3);
+    QCOMPARE(view.table()->currentRow(), view.rowOf(output));
+    auto written = io::SafetensorsFile::open(output.toStdString());
+    auto twin = io::SafetensorsFile::open((fixtures + "benign.safetensors").toStdString());
+    QCOMPARE(written->tensors().size(), twin->tensors().size());
+    for (const auto& info : twin->tensors()) QVERIFY2(at::equal(written->tensor(info.name), twin->tensor(info.name)), info.name.c_str());
+    QVERIFY(view.table()->item(view.rowOf(benign), ui::ModelsView::StatusColumn)->text().contains("benign.safetensors"));
+
+    // Converted once: double-click uses that file; Convert again overwrites nothing.
+    const QByteArray hash = QByteArray::fromStdString(util::sha256FileHex(output.toStdString()));
+    Q_EMIT view.table()->cellDoubleClicked(view.rowOf(benign), 0);
+    QCOMPARE(chosen.size(), 2);
+    QCOMPARE(chosen.last().at(0).toString(), output);
+    view.convertRow(view.rowOf(benign));
+    QCOMPARE(failed.size(), 1);
+    QVERIFY(failed.first().at(1).toString().contains("already exists"));
+    QCOMPARE(QByteArray::fromStdString(util::sha256FileHex(output.toStdString())), hash);
+
+    // The malicious pickle: refused with the forbidden global named, nothing run, nothing written.
+    const QString evil = QFileInfo(folder.filePath("os_system.ckpt")).canonicalFilePath();
+    QPushButton* convert = nullptr;
+    for (auto* button : view.findChildren<QPushButton*>()) {
+      if (button->text() == ui::ModelsView::tr("Convert")) convert = button;
+    }
+    QVERIFY(convert);
+    view.table()->selectRow(view.rowOf(output));
+    QVERIFY(!convert->isEnabled());
+    view.table()->selectRow(view.rowOf(evil));
+    QVERIFY(convert->isEnabled());
+    convert->click();
+    QVERIFY(failed.wait(60000));
+    qInfo("os_system.ckpt: %s", qPrintable(failed.last().at(1).toString()));
+    QVERIFY(failed.last().at(1).toString().contains("os.system"));
+    QVERIFY(view.table()->item(view.rowOf(evil), ui::ModelsView::StatusColumn)->text().contains("os.system"));
+    QVERIFY(!QFileInfo::exists(marker));
+    QCOMPARE(QDir(folder.path()).entryList(QDir::Files | QDir::Hidden).size(), 3);  // no partial file left
+    QCOMPARE(converted.size(), 1);
   }
 };
 

@@ -56,9 +56,10 @@ constexpr SizePreset kSizePresets[] = {
     {"SDXL", 1344, 768},
 };
 
+// Pickle checkpoints (.ckpt) are not offered: they are never loaded; the Models view converts them into a
+// .safetensors file beside them, which is listed here.
 bool isModelFile(const QFileInfo& info) {
-  const QString suffix = info.suffix().toLower();
-  return info.isFile() && (suffix == "safetensors" || suffix == "ckpt");
+  return info.isFile() && info.suffix().toLower() == "safetensors";
 }
 
 QStringList fromStd(const std::vector<std::string>& names) {

@@ -3,6 +3,7 @@
 
 #include "gesso/error.h"
 #include "gesso/io/checkpoint.h"
+#include "gesso/io/convert.h"
 #include "gesso/io/safetensors.h"
 #include "gesso/models/model_config.h"
 #include "gesso/models/model_config_files.h"
@@ -69,6 +70,10 @@ QString byteSizeText(qint64 bytes) {
   return QCoreApplication::translate("ModelFolders", "%1 KiB").arg(value / 1024.0, 0, 'f', 1);
 }
 
+QString ModelFileInfo::convertedPath() const {
+  return QString::fromStdString(io::convertedCheckpointPath(path.toStdString()));
+}
+
 ModelFileInfo classifyModelFile(const QString& path) {
   ModelFileInfo info;
   info.path = path;
@@ -83,9 +88,10 @@ ModelFileInfo classifyModelFile(const QString& path) {
   info.size_bytes = file.size();
   const QString suffix = file.suffix().toLower();
   if (suffix != "safetensors") {
-    info.error = QCoreApplication::translate("ModelFolders", "%1 is a PyTorch pickle file, which is never loaded directly (pickles can run code); convert it "
-                    "once with: gesso-cli convert \"%1\" OUT.safetensors")
-                     .arg(path);
+    info.convertible = true;
+    info.error = QCoreApplication::translate("ModelFolders", "%1 is a PyTorch pickle file, which is never loaded directly (pickles can run code): "
+                    "Convert writes %2 beside it (the same as: gesso-cli convert \"%1\" \"%2\")")
+                     .arg(path, info.convertedPath());
     return info;
   }
   auto header = captureErrors([&] { return io::SafetensorsFile::open(path.toStdString()); });

@@ -15,6 +15,8 @@ struct ModelFileInfo {
   ModelKind kind = ModelKind::Invalid;
   qint64 size_bytes = 0;   // the file's size (a diffusers folder: all its files)
   QString error;           // why a file is Invalid (the engine's message)
+  bool convertible = false;  // a PyTorch pickle (.ckpt/.pt/.pth/.bin): ModelsView converts it to convertedPath()
+  QString convertedPath() const;  // MODEL.ckpt -> MODEL.safetensors beside it
 };
 
 // Every *.safetensors, *.ckpt / *.pt / *.pth / *.bin file and diffusers folder (model_index.json) under the two

@@ -2,6 +2,7 @@
 #include "models/models_view.h"
 
 #include "gesso/error.h"
+#include "gesso/io/convert.h"
 
 #include <QApplication>
 #include <QFileInfo>
@@ -29,12 +30,16 @@ ModelsView::ModelsView(EngineWorker& worker, QWidget* parent) : QWidget(parent),
   refresh_ = new QPushButton(tr("Refresh"), this);
   load_ = new QPushButton(tr("Load"), this);
   unload_ = new QPushButton(tr("Unload"), this);
+  convert_ = new QPushButton(tr("Convert"), this);
   load_->setToolTip(tr("Load the selected checkpoint now, so the next job starts at once"));
+  convert_->setToolTip(tr("Rewrite the selected PyTorch pickle checkpoint as a .safetensors file beside it (read without "
+                          "running any code in it); the app then uses that file"));
   summary_ = new QLabel(this);
   auto* buttons = new QHBoxLayout;
   buttons->addWidget(refresh_);
   buttons->addWidget(load_);
   buttons->addWidget(unload_);
+  buttons->addWidget(convert_);
   buttons->addStretch(1);
   buttons->addWidget(summary_);
   auto* layout = new QVBoxLayout(this);
@@ -43,10 +48,9 @@ ModelsView::ModelsView(EngineWorker& worker, QWidget* parent) : QWidget(parent),
   connect(refresh_, &QPushButton::clicked, this, &ModelsView::refresh);
   connect(load_, &QPushButton::clicked, this, [this] { loadRow(table_->currentRow()); });
   connect(unload_, &QPushButton::clicked, this, [this] { unloadRow(table_->currentRow()); });
+  connect(convert_, &QPushButton::clicked, this, [this] { convertRow(table_->currentRow()); });
   connect(table_, &QTableWidget::itemSelectionChanged, this, &ModelsView::updateButtons);
-  connect(table_, &QTableWidget::cellDoubleClicked, this, [this](int row, int) {
-    if (row >= 0 && row < files_.size() && files_[row].kind != ModelKind::Invalid) Q_EMIT modelChosen(files_[row].path, files_[row].kind);
-  });
+  connect(table_, &QTableWidget::cellDoubleClicked, this, [this](int row, int) { chooseRow(row); });
   updateButtons();
 }
 
@@ -84,7 +88,11 @@ void ModelsView::refresh() {
     table_->setItem(row, FamilyColumn, new QTableWidgetItem);
     table_->setItem(row, SizeColumn, new QTableWidgetItem(byteSizeText(file.size_bytes)));
     table_->setItem(row, HashColumn, new QTableWidgetItem);
-    if (file.kind == ModelKind::Invalid) {
+    if (file.convertible && converting_.contains(file.path)) {
+      setStatus(row, tr("Converting…"), false);
+    } else if (file.convertible && QFileInfo::exists(file.convertedPath())) {
+      setStatus(row, tr("Converted to %1 (double-click uses it)").arg(QFileInfo(file.convertedPath()).fileName()), false);
+    } else if (file.kind == ModelKind::Invalid) {
       ++invalid;
       setStatus(row, file.error, true);
     } else {
@@ -191,11 +199,64 @@ void ModelsView::unloadRow(int row) {
   });
 }
 
+void ModelsView::chooseRow(int row) {
+  if (row < 0 || row >= files_.size()) return;
+  const ModelFileInfo& file = files_[row];
+  if (file.kind != ModelKind::Invalid) {
+    Q_EMIT modelChosen(file.path, file.kind);
+    return;
+  }
+  if (!file.convertible) return;
+  // A pickle converted before is used through its converted file; otherwise it is converted first.
+  const ModelFileInfo converted = classifyModelFile(file.convertedPath());
+  if (QFileInfo::exists(converted.path) && converted.kind != ModelKind::Invalid) Q_EMIT modelChosen(converted.path, converted.kind);
+  else convertRow(row, true);
+}
+
+void ModelsView::convertRow(int row, bool use_after) {
+  if (row < 0 || row >= files_.size() || !files_[row].convertible || converting_.contains(files_[row].path)) return;
+  const QString source = files_[row].path;
+  const QString output = files_[row].convertedPath();
+  if (QFileInfo::exists(output)) {
+    const QString message = tr("%1 already exists: use it, or move it away to convert again").arg(output);
+    setStatus(row, message, true);
+    Q_EMIT convertFailed(source, message);
+    return;
+  }
+  converting_.insert(source);
+  setStatus(row, tr("Converting…"), false);
+  updateButtons();
+  io::ConvertOptions options;
+  options.input = source.toStdString();
+  options.output = output.toStdString();
+  worker_.submit("convert", tr("Convert %1").arg(QFileInfo(source).fileName()), [this, source, output, options, use_after](JobContext& context) {
+    auto result = captureErrors([&] { return io::convertCheckpoint(options); });
+    const QString error = result ? QString() : QString::fromStdString(result.error().detail);
+    context.post(this, [this, source, output, error, use_after] {
+      converting_.remove(source);
+      if (!error.isEmpty()) {
+        const int row = rowOf(source);
+        if (row >= 0) setStatus(row, tr("Cannot convert: %1").arg(error), true);
+        updateButtons();
+        Q_EMIT convertFailed(source, error);
+        return;
+      }
+      refresh();
+      const int row = rowOf(output);
+      if (row >= 0) table_->selectRow(row);
+      Q_EMIT converted(source, output);
+      if (use_after && row >= 0 && files_[row].kind != ModelKind::Invalid) Q_EMIT modelChosen(files_[row].path, files_[row].kind);
+    });
+  });
+}
+
 void ModelsView::updateButtons() {
   const int row = table_->currentRow();
-  const bool checkpoint = row >= 0 && row < files_.size() && files_[row].kind == ModelKind::Checkpoint;
+  const bool valid_row = row >= 0 && row < files_.size();
+  const bool checkpoint = valid_row && files_[row].kind == ModelKind::Checkpoint;
   load_->setEnabled(checkpoint && !loaded_.contains(files_[row].path));
   unload_->setEnabled(checkpoint && loaded_.contains(files_[row].path));
+  convert_->setEnabled(valid_row && files_[row].convertible && !converting_.contains(files_[row].path));
 }
 
 }  // namespace gesso::ui

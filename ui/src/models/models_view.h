@@ -1,6 +1,7 @@
 // The Models view: checkpoints, VAEs and LoRAs found in the settings' folders with their family, size and hash
-// (read through the engine on a pool thread), load / unload of checkpoints into the worker's model cache, and a clear
-// message for files that are not models or are damaged.
+// (read through the engine on a pool thread), load / unload of checkpoints into the worker's model cache, a clear
+// message for files that are not models or are damaged, and conversion of PyTorch pickle checkpoints (read without
+// running code) into a .safetensors file beside them, which is then what the app uses.
 #pragma once
 
 #include "models/model_folders.h"
@@ -40,20 +41,26 @@ class ModelsView : public QWidget {
   void refresh();     // rescans the folders (headers only) and starts inspecting every model on the worker
   void loadRow(int row);
   void unloadRow(int row);
+  // Converts a pickle row on the worker into its convertedPath() (refused when that file exists: nothing is
+  // overwritten), rescans and selects the new file; with use_after, then opens it in Generate (modelChosen).
+  void convertRow(int row, bool use_after = false);
 
  Q_SIGNALS:
   void inspectionFinished();  // every listed model has its family and hash (or its error)
   void modelLoaded(const QString& path);
   void modelUnloaded(const QString& path);
   void loadFailed(const QString& path, const QString& message);
-  // "Use in Generate": a checkpoint, VAE or LoRA chosen by double-click.
+  // "Use in Generate": a checkpoint, VAE or LoRA chosen by double-click (a pickle: its converted file).
   void modelChosen(const QString& path, gesso::ui::ModelKind kind);
+  void converted(const QString& source, const QString& output);
+  void convertFailed(const QString& source, const QString& message);
 
  private:
   void setStatus(int row, const QString& text, bool error);
   void showDetails(quint64 generation, int row, const ModelDetails& details, const QString& error);
   pipeline::ModelLoadOptions loadOptions(const QString& path) const;
   void updateButtons();
+  void chooseRow(int row);  // double-click
 
   EngineWorker& worker_;
   AppSettingsValues settings_;
@@ -61,9 +68,11 @@ class ModelsView : public QWidget {
   QPushButton* refresh_ = nullptr;
   QPushButton* load_ = nullptr;
   QPushButton* unload_ = nullptr;
+  QPushButton* convert_ = nullptr;
   QLabel* summary_ = nullptr;
   QList<ModelFileInfo> files_;
   QSet<QString> loaded_;
+  QSet<QString> converting_;  // pickle files with a conversion queued or running
   quint64 generation_ = 0;  // scans: results of an older scan's inspection are dropped
   std::shared_ptr<std::atomic<bool>> inspection_stop_;  // set when the view goes or rescans
 };
