@@ -544,6 +544,10 @@
         <source>Show this tab first (0 = Generate)</source>
         <translation>이 탭을 먼저 표시 (0 = 생성)</translation>
     </message>
+    <message>
+        <source>Start the generations left queued by the last session at once</source>
+        <translation>지난 세션에서 대기열에 남은 생성 작업을 바로 시작합니다</translation>
+    </message>
 </context>
 <context>
     <name>gesso::ui::CompareCellView</name>
