@@ -57,7 +57,7 @@ seed=1
 for prompt in "${prompts[@]}"; do
   # generate prints the path of each image it writes; --model defaults to the bundled model. One thread: its
   # tensors are too small to split (0.3 s per image on one thread, about 1 s on two; docs/benchmarks.md).
-  ./build/app/gesso-cli -q --threads 1 generate --prompt "$prompt" --width 64 --height 64 --steps 20 --cfg 5 --seed "$seed" \
+  ./build/app/gesso-cli -q generate --prompt "$prompt" --width 64 --height 64 --steps 20 --cfg 5 --seed "$seed" \
     --output "$output"
   seed=$((seed + 1))
 done

@@ -27,12 +27,17 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("gesso"));
   spdlog::set_pattern("%^[%l]%$ %v");
   spdlog::set_level(spdlog::level::info);
-  gesso::configureThreads(0);
+  static int threads = 0, blas_threads = 0;
+  gesso::configureThreads(threads, blas_threads);
   app.add_flag_callback("-v,--verbose", [] { spdlog::set_level(spdlog::level::debug); }, "Log debug details");
   app.add_flag_callback("-q,--quiet", [] { spdlog::set_level(spdlog::level::err); }, "Log errors only");
   app.add_option_function<int>(
-         "--threads", [](int threads) { gesso::configureThreads(threads); },
-         "CPU threads for LibTorch and OpenBLAS (default: every available core)");
+         "--threads", [](int count) { gesso::configureThreads(threads = count, blas_threads); },
+         "CPU threads for LibTorch (default: every available core)");
+  app.add_option_function<int>(
+         "--blas-threads", [](int count) { gesso::configureThreads(threads, blas_threads = count); },
+         "CPU threads for OpenBLAS (default: 1 on machines with 2 cores or fewer, where its pool and LibTorch's "
+         "compete for the cores; else as --threads)");
   app.parse_complete_callback([] { spdlog::debug("{}", gesso::describe(gesso::runtimeInfo())); });
 
   CommandContext context;

@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -65,10 +66,15 @@ std::string loadedBlasLibrary() {
 
 }  // namespace
 
-void configureThreads(int threads) {
+int automaticBlasThreads(int intra_op_threads, int available_cores) {
+  return available_cores <= 2 ? 1 : std::max(1, intra_op_threads);
+}
+
+void configureThreads(int threads, int blas_threads) {
   const int count = threads > 0 ? threads : availableCores();
   at::set_num_threads(count);
-  if (auto set = openblasSymbol<SetThreads>("openblas_set_num_threads")) set(count);
+  const int blas = blas_threads > 0 ? blas_threads : automaticBlasThreads(count, availableCores());
+  if (auto set = openblasSymbol<SetThreads>("openblas_set_num_threads")) set(blas);
 }
 
 RuntimeInfo runtimeInfo() {

@@ -7,6 +7,8 @@
 #include "settings/settings_dialog.h"
 #include "util/app_icon.h"
 
+#include "gesso/runtime.h"
+
 // The Compare, Train and Models tabs live in their own folders; each provides a factory function when present.
 #if __has_include("compare/compare_tab.h")
 #include "compare/compare_tab.h"
@@ -78,10 +80,9 @@ MainWindow::MainWindow(QSettings* settings, const QString& store_directory, QWid
   };
   buildUi();
   restoreGeometry(settings_.raw().value("window/geometry").toByteArray());
-  if (settings_values_.threads > 0) {
-    const int threads = settings_values_.threads;
-    worker_->submit("settings", tr("Applying settings"), [threads](JobContext&) { at::set_num_threads(threads); });
-  }
+  // On the worker: LibTorch's thread count is per thread; OpenBLAS's is set with it (see configureThreads).
+  const int threads = settings_values_.threads;
+  worker_->submit("settings", tr("Applying settings"), [threads](JobContext&) { configureThreads(threads); });
 }
 
 MainWindow::~MainWindow() {
@@ -243,9 +244,9 @@ void MainWindow::applySettings(const AppSettingsValues& values) {
   const int old_threads = settings_values_.threads;
   settings_values_ = values;
   settings_.save(values);
-  if (values.threads > 0 && values.threads != old_threads) {
+  if (values.threads != old_threads) {
     const int threads = values.threads;
-    worker_->submit("settings", tr("Applying settings"), [threads](JobContext&) { at::set_num_threads(threads); });
+    worker_->submit("settings", tr("Applying settings"), [threads](JobContext&) { configureThreads(threads); });
   }
   if (language_changed) {
     language_ = values.language;

@@ -19,8 +19,14 @@ struct RuntimeInfo {
   int cuda_devices = 0;
 };
 
-// Sets LibTorch's intra-op threads and OpenBLAS's threads; threads <= 0 means every available core.
-void configureThreads(int threads);
+// Sets LibTorch's intra-op threads (threads <= 0: every available core) and OpenBLAS's (blas_threads <= 0: the
+// automaticBlasThreads for that count).
+void configureThreads(int threads, int blas_threads = 0);
+// OpenBLAS's own thread pool beside LibTorch's OpenMP one: with two cores or fewer, 1 — the two pools then fight over
+// the cores (OpenBLAS's workers keep spinning after each call): measured on a 2-core machine, 2 + 2 threads made the
+// bundled model's images 2.8x slower and an SD1.5 UNet forward 1.4x slower than 2 + 1. With more cores, the same count
+// as LibTorch (parallel matrix products pay off there; not measured yet).
+int automaticBlasThreads(int intra_op_threads, int available_cores);
 RuntimeInfo runtimeInfo();
 
 // "cpu", "cuda", "cuda:N" -> a device; throws GessoError(InvalidArgument) naming the text otherwise.
