@@ -25,9 +25,9 @@ struct BenchGenerateOptions {
   bool as_json = false;
 };
 
-void benchGenerate(BenchGenerateOptions options) {
+void benchGenerate(BenchGenerateOptions options, const CLI::App& command) {
   pipeline::GenerateRequest& request = options.request;
-  useBundledModelIfUnset(request);
+  useBundledModelIfUnset(request, command);
   pipeline::validateRequest(request);
   auto model = pipeline::LoadedModel::load(pipeline::ModelLoadOptions::fromRequest(request));
   std::vector<double> seconds;
@@ -84,8 +84,8 @@ void addBenchGenerateCommand(CLI::App& bench, CommandContext& context) {
   command->add_option("--runs", options->runs, "Timed images")->capture_default_str()->check(CLI::PositiveNumber);
   command->add_option("--warmup", options->warmup, "Untimed images first")->capture_default_str();
   command->add_flag("--json", options->as_json, "Print JSON");
-  command->callback([&context, options] {
-    auto result = captureErrors([&] { benchGenerate(*options); });
+  command->callback([&context, options, command] {
+    auto result = captureErrors([&] { benchGenerate(*options, *command); });
     if (!result) reportError(context, result.error());
   });
 }

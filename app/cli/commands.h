@@ -25,9 +25,9 @@ void addBenchCommand(CLI::App& app, CommandContext& context);
 // The options that choose a model and where it runs (--model, --config, --vae, --tokenizer, --device, --precision),
 // shared by the commands that generate.
 void addModelOptions(CLI::App& command, pipeline::GenerateRequest& request);
-// Sets request.model to the bundled gesso-shapes model when it is empty; InvalidArgument naming the folders
-// searched when that is missing too.
-void useBundledModelIfUnset(pipeline::GenerateRequest& request);
+// Sets request.model to the bundled gesso-shapes model when it is empty, and then its trained size (64x64) unless
+// `command` was given --width / --height; InvalidArgument naming the folders searched when the model is missing.
+void useBundledModelIfUnset(pipeline::GenerateRequest& request, const CLI::App& command);
 // `bench generate` (bench_generate.cpp), registered by addBenchCommand.
 void addBenchGenerateCommand(CLI::App& bench, CommandContext& context);
 

@@ -123,7 +123,7 @@ void runGenerate(GenerateOptions& options, const CLI::App& command) {
     request = stored;
   }
   if (command.count("--eta") > 0) request.eta = options.eta;
-  useBundledModelIfUnset(request);
+  useBundledModelIfUnset(request, command);
   pipeline::validateRequest(request);
   if (request.preview_every > 0 && options.preview_dir.empty()) {
     options.preview_dir = (std::filesystem::path(options.output) / "previews").string();
@@ -178,7 +178,7 @@ void listSamplers() {
 
 }  // namespace
 
-void useBundledModelIfUnset(pipeline::GenerateRequest& request) {
+void useBundledModelIfUnset(pipeline::GenerateRequest& request, const CLI::App& command) {
   if (!request.model.empty()) return;
   // No model given: the bundled one (resources/models/gesso-shapes), so a fresh install generates offline.
   request.model = pipeline::bundledModelPath();
@@ -188,7 +188,10 @@ void useBundledModelIfUnset(pipeline::GenerateRequest& request) {
     fail(ErrorCode::InvalidArgument, "--model is required: no model given and the bundled model (" +
                                          std::string(pipeline::kBundledModelName) + ") was not found in:" + looked);
   }
-  spdlog::info("model: {} (bundled)", request.model);
+  // SD's 512 default would tile a 64-pixel model's scenes over the picture.
+  if (command.count("--width") == 0) request.width = pipeline::kBundledModelSize;
+  if (command.count("--height") == 0) request.height = pipeline::kBundledModelSize;
+  spdlog::info("model: {} (bundled), {}x{}", request.model, request.width, request.height);
 }
 
 void addModelOptions(CLI::App& command, pipeline::GenerateRequest& request) {

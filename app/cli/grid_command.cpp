@@ -36,7 +36,7 @@ std::vector<std::string> readPromptLines(const std::string& path) {
   return prompts;
 }
 
-void runGrid(GridOptions options) {
+void runGrid(GridOptions options, const CLI::App& command) {
   if (!options.prompts_file.empty()) {
     const std::vector<std::string> lines = readPromptLines(options.prompts_file);
     options.prompts.insert(options.prompts.end(), lines.begin(), lines.end());
@@ -44,7 +44,7 @@ void runGrid(GridOptions options) {
   if (options.prompts.empty()) fail(ErrorCode::InvalidArgument, "give --prompt (repeatable) or --prompts-file");
   if (options.seeds.empty()) fail(ErrorCode::InvalidArgument, "--seeds is empty");
   pipeline::GenerateRequest& request = options.request;
-  useBundledModelIfUnset(request);
+  useBundledModelIfUnset(request, command);
   request.batch_size = request.batch_count = 1;
   pipeline::validateRequest(request);
   auto model = pipeline::LoadedModel::load(pipeline::ModelLoadOptions::fromRequest(request));
@@ -83,8 +83,8 @@ void addGridCommand(CLI::App& app, CommandContext& context) {
   grid->add_option("--width", r.width, "Width in pixels")->capture_default_str();
   grid->add_option("--height", r.height, "Height in pixels")->capture_default_str();
   grid->add_option("--output", options->output, "Grid PNG to write")->required();
-  grid->callback([&context, options] {
-    auto result = captureErrors([&] { runGrid(*options); });
+  grid->callback([&context, options, grid] {
+    auto result = captureErrors([&] { runGrid(*options, *grid); });
     if (!result) reportError(context, result.error());
   });
 }

@@ -111,6 +111,17 @@ class CliGenerateTest : public QObject {
                                  "--output", dir_.filePath("bundled")});
     QCOMPARE(no_model.exit_code, 0);
     QVERIFY2(no_model.errors.contains("(bundled)"), qPrintable(no_model.errors));
+    // ... at the size it is trained at when no size is given (SD's 512 would tile its 64-pixel scenes).
+    const Run no_size = runCli({"generate", "--prompt", "a red circle", "--steps", "2", "--output", dir_.filePath("bundled-size")});
+    QVERIFY2(no_size.exit_code == 0, qPrintable(no_size.errors));
+    const auto image = gesso::image::readImage(no_size.output.trimmed().toStdString());
+    QCOMPARE(image.width, int64_t(64));
+    QCOMPARE(image.height, int64_t(64));
+    const Run wide = runCli({"generate", "--prompt", "a red circle", "--steps", "2", "--width", "128", "--output", dir_.filePath("bundled-wide")});
+    QVERIFY2(wide.exit_code == 0, qPrintable(wide.errors));
+    const auto wide_image = gesso::image::readImage(wide.output.trimmed().toStdString());
+    QCOMPARE(wide_image.width, int64_t(128));
+    QCOMPARE(wide_image.height, int64_t(64));
   }
 
   // `grid`: rows are prompts, columns seeds; each cell is the image `generate` makes with that prompt and seed.

@@ -453,8 +453,8 @@ void GenerateTab::applySettings(const AppSettingsValues& settings) {
       prompt_->toPlainText() == QString::fromUtf8(kExamplePrompt)) {
     prompt_->setPlainText(QString::fromUtf8(pipeline::kBundledModelPrompt));
     negative_->clear();
-    width_->setValue(64);  // what gesso-shapes is trained at (scripts/run.sh generates at 64×64)
-    height_->setValue(64);
+    width_->setValue(pipeline::kBundledModelSize);
+    height_->setValue(pipeline::kBundledModelSize);
   }
   loadTokenizer();
 }

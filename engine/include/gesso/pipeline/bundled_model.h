@@ -7,6 +7,7 @@
 namespace gesso::pipeline {
 
 constexpr const char* kBundledModelName = "gesso-shapes";
+constexpr int kBundledModelSize = 64;  // the image side it is trained at (latents 16x16)
 constexpr const char* kBundledModelPrompt = "a large red circle on the left, blue background";  // an example prompt
 
 // The folders searched for models/gesso-shapes/gesso-shapes.safetensors, in order: $GESSO_MODELS, the
