@@ -111,14 +111,17 @@ LossScaler::LossScaler(bool enabled, double initial_scale, int64_t growth_interv
 
 bool LossScaler::unscale(const std::vector<at::Tensor>& parameters) const {
   at::NoGradGuard no_grad;
-  bool finite = true;
+  // The non-finite flag stays on the gradients' device until the end: one synchronisation per step, not per tensor.
+  at::Tensor found_inf;
   for (const auto& parameter : parameters) {
     const at::Tensor& grad = parameter.grad();
     if (!grad.defined()) continue;
     if (enabled_) grad.mul_(1.0 / scale_);
-    if (!at::isfinite(grad).all().item<bool>()) finite = false;
+    const at::Tensor bad = at::isfinite(grad).all().logical_not();
+    if (!found_inf.defined()) found_inf = bad;
+    else found_inf.logical_or_(bad.to(found_inf.device()));
   }
-  return finite;
+  return !found_inf.defined() || !found_inf.item<bool>();
 }
 
 void LossScaler::update(bool found_inf) {
@@ -139,10 +142,12 @@ std::string LossScaler::toJson() const {
 void LossScaler::fromJson(const std::string& text) {
   try {
     const auto json = nlohmann::json::parse(text);
-    enabled_ = json.at("enabled").get<bool>();
-    scale_ = json.at("scale").get<double>();
-    growth_interval_ = json.at("growth_interval").get<int64_t>();
-    growth_tracker_ = json.at("growth_tracker").get<int64_t>();
+    LossScaler read;  // assigned only once every field is read: a damaged state changes nothing
+    read.enabled_ = json.at("enabled").get<bool>();
+    read.scale_ = json.at("scale").get<double>();
+    read.growth_interval_ = json.at("growth_interval").get<int64_t>();
+    read.growth_tracker_ = json.at("growth_tracker").get<int64_t>();
+    *this = read;
   } catch (const nlohmann::json::exception& error) {
     fail(ErrorCode::InvalidFormat, std::string("loss scaler state: ") + error.what());
   }
