@@ -1,14 +1,13 @@
 // gesso-cli train as a separate process on a tiny random checkpoint and a tiny dataset: a full run with samples,
 // validation, checkpoints and metrics.jsonl; --export-checkpoint; Ctrl-C (SIGINT) saving a checkpoint and exiting
 // cleanly; --resume; errors.
-#include "gesso/image/image_io.h"
-#include "gesso/io/safetensors.h"
+#include "cli_process.h"
 #include "gesso/training/checkpoint_store.h"
 #include "gesso/training/metrics.h"
 #include "golden.h"
 #include "pipeline_fixture.h"
+#include "training_fixture.h"
 
-#include <ATen/ATen.h>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
@@ -16,42 +15,12 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include <algorithm>
 #include <csignal>
-#include <filesystem>
-#include <fstream>
+#include <map>
 
-namespace {
-
-struct Run {
-  int exit_code = -1;
-  QString output;  // stdout
-  QString errors;  // stderr
-};
-
-Run finish(QProcess& process) {
-  process.waitForFinished(300000);
-  return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-          QString::fromLocal8Bit(process.readAllStandardOutput()), QString::fromLocal8Bit(process.readAllStandardError())};
-}
-
-Run runCli(const QStringList& arguments) {
-  QProcess process;
-  process.start(gesso::test::cliPath(), arguments);
-  return finish(process);
-}
-
-void writeDataset(const std::string& folder) {
-  std::filesystem::create_directories(folder);
-  for (int i = 0; i < 4; ++i) {
-    gesso::image::Image img = gesso::image::makeImage(64, 64, 3);
-    for (size_t k = 0; k < img.data.size(); ++k) img.data[k] = static_cast<uint8_t>((k % 3 == size_t(i % 3)) ? 200 : 40 + 30 * i);
-    gesso::image::writePng(folder + "/image" + std::to_string(i) + ".png", img);
-    std::ofstream(folder + "/image" + std::to_string(i) + ".txt") << "a plain colour " << i;
-  }
-}
-
-}  // namespace
+using gesso::test::CliRun;
+using gesso::test::finishCli;
+using gesso::test::runCli;
 
 class CliTrainTest : public QObject {
   Q_OBJECT
@@ -74,7 +43,7 @@ class CliTrainTest : public QObject {
     model_ = dir_.filePath("tiny.safetensors");
     gesso::test::writeTinyCheckpoint(model_.toStdString(), gesso::test::tinySd1Config());
     data_ = dir_.filePath("data");
-    writeDataset(data_.toStdString());
+    gesso::test::writeTinyDataset(data_.toStdString(), gesso::test::TinyImages::PlainColours, 4);
   }
 
   void trainsWithSamplesValidationAndCheckpoints() {
@@ -91,7 +60,7 @@ class CliTrainTest : public QObject {
     arguments << "--steps" << "4" << "--save-every" << "2" << "--keep" << "5" << "--sample-every" << "4"
               << "--sample-prompts" << prompts << "--sample-steps" << "2" << "--validation-split" << "0.25"
               << "--validate-every" << "2" << "--ema" << "0.9" << "--lr-scheduler" << "linear" << "--warmup" << "1";
-    const Run run = runCli(arguments);
+    const CliRun run = runCli(arguments);
     QVERIFY2(run.exit_code == 0, qPrintable(run.output + run.errors));
     const auto records = gesso::training::readMetrics(run_dir.toStdString());
     std::map<std::string, int> counts;
@@ -110,19 +79,13 @@ class CliTrainTest : public QObject {
 
     // --export-checkpoint: the last checkpoint as a model file, the same tensors as the run's model.safetensors.
     const QString exported = dir_.filePath("step4.safetensors");
-    const Run exporting = runCli({"train", "--export-checkpoint", run_dir + "/checkpoints/step-00000004", "--output", exported});
+    const CliRun exporting = runCli({"train", "--export-checkpoint", run_dir + "/checkpoints/step-00000004", "--output", exported});
     QVERIFY2(exporting.exit_code == 0, qPrintable(exporting.output + exporting.errors));
     QCOMPARE(exporting.output.trimmed(), exported);
-    const auto a = gesso::io::SafetensorsFile::open(exported.toStdString());
-    const auto b = gesso::io::SafetensorsFile::open((run_dir + "/model.safetensors").toStdString());
-    QCOMPARE(a->tensors().size(), b->tensors().size());
-    double diff = 0;
-    for (const auto& info : a->tensors()) {
-      diff = std::max(diff, (a->tensor(info.name).to(at::kDouble) - b->tensor(info.name).to(at::kDouble)).abs().max().item<double>());
-    }
+    const double diff = gesso::test::maxFileDiff(exported.toStdString(), (run_dir + "/model.safetensors").toStdString());
     qInfo("gesso-cli train --export-checkpoint (last step) vs model.safetensors: max diff %.3g", diff);
     QCOMPARE(diff, 0.0);
-    const Run missing = runCli({"train", "--export-checkpoint", run_dir + "/checkpoints/step-00000004"});
+    const CliRun missing = runCli({"train", "--export-checkpoint", run_dir + "/checkpoints/step-00000004"});
     QVERIFY(missing.exit_code != 0);
     QVERIFY2(missing.errors.contains("--output"), qPrintable(missing.errors));
   }
@@ -143,7 +106,7 @@ class CliTrainTest : public QObject {
       QTest::qWait(100);
     }
     ::kill(static_cast<pid_t>(process.processId()), SIGINT);
-    const Run run = finish(process);
+    const CliRun run = finishCli(process);
     QVERIFY2(run.exit_code == 0, qPrintable(run.output + run.errors));
     QVERIFY2(run.errors.contains("--resume"), qPrintable(run.errors));
     const auto checkpoints = gesso::training::listCheckpoints(run_dir.toStdString());
@@ -153,7 +116,7 @@ class CliTrainTest : public QObject {
     QVERIFY(saved >= 1 && saved < 100000);
 
     // Continue for two more steps.
-    const Run resumed = runCli({"train", "--resume", run_dir, "--steps", QString::number(saved + 2)});
+    const CliRun resumed = runCli({"train", "--resume", run_dir, "--steps", QString::number(saved + 2)});
     QVERIFY2(resumed.exit_code == 0, qPrintable(resumed.output + resumed.errors));
     QVERIFY2(resumed.errors.contains("resumed from"), qPrintable(resumed.errors));
     QCOMPARE(gesso::training::listCheckpoints(run_dir.toStdString()).back().step, saved + 2);
@@ -161,7 +124,7 @@ class CliTrainTest : public QObject {
 
   void reportsBadOptions() {
     if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
-    Run run = runCli(base("bad") << "--method" << "dreambooth");
+    CliRun run = runCli(base("bad") << "--method" << "dreambooth");
     QVERIFY(run.exit_code != 0);
     QVERIFY2(run.errors.contains("method"), qPrintable(run.errors));
     run = runCli(base("bad") << "--steps" << "3" << "--epochs" << "2");

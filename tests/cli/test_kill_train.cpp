@@ -3,12 +3,13 @@
 // when none was completed yet); at the end the run completes. A full disk during a checkpoint save
 // (GESSO_FAULT_INJECT_WRITE_FAIL_AFTER_BYTES) keeps the previous checkpoint and a later --resume continues from it.
 // GESSO_TRAIN_KILLS sets the number of kills (default 3; `scripts/kill.sh train 50`).
+#include "cli_process.h"
 #include "gesso/error.h"
-#include "gesso/image/image_io.h"
 #include "gesso/training/checkpoint_store.h"
 #include "gesso/training/metrics.h"
 #include "golden.h"
 #include "pipeline_fixture.h"
+#include "training_fixture.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -19,7 +20,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <random>
 
 namespace {
@@ -32,34 +32,9 @@ int countFromEnv(const char* name, int fallback) {
   return text && *text ? std::max(1, std::atoi(text)) : fallback;
 }
 
-struct Run {
-  int exit_code = -1;
-  QString output;
-  QString errors;
-};
-
-Run finish(QProcess& process) {
-  process.waitForFinished(600000);
-  return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-          QString::fromLocal8Bit(process.readAllStandardOutput()), QString::fromLocal8Bit(process.readAllStandardError())};
-}
-
-Run runCli(const QStringList& arguments, const QProcessEnvironment& environment = QProcessEnvironment::systemEnvironment()) {
-  QProcess process;
-  process.setProcessEnvironment(environment);
-  process.start(gesso::test::cliPath(), arguments);
-  return finish(process);
-}
-
-void writeDataset(const std::string& folder) {
-  fs::create_directories(folder);
-  for (int i = 0; i < 4; ++i) {
-    gesso::image::Image img = gesso::image::makeImage(64, 64, 3);
-    for (size_t k = 0; k < img.data.size(); ++k) img.data[k] = static_cast<uint8_t>((k % 3 == size_t(i % 3)) ? 200 : 40 + 30 * i);
-    gesso::image::writePng(folder + "/image" + std::to_string(i) + ".png", img);
-    std::ofstream(folder + "/image" + std::to_string(i) + ".txt") << "a plain colour " << i;
-  }
-}
+using gesso::test::CliRun;
+using gesso::test::finishCli;
+using gesso::test::runCli;
 
 // The newest complete checkpoint's step, or -1. The newest step-N folder must itself verify: pruning removes only
 // older ones, and a folder gets its final name only once complete.
@@ -158,7 +133,7 @@ class KillTrainTest : public QObject {
     model_ = dir_.filePath("tiny.safetensors");
     gesso::test::writeTinyCheckpoint(model_.toStdString(), gesso::test::tinySd1Config());
     data_ = dir_.filePath("data");
-    writeDataset(data_.toStdString());
+    gesso::test::writeTinyDataset(data_.toStdString(), gesso::test::TinyImages::PlainColours, 4);
   }
 
   void trainingSurvivesKills() {
@@ -176,7 +151,7 @@ class KillTrainTest : public QObject {
     QVERIFY(probe_process.waitForStarted());
     QVERIFY(waitForTraining(probe_process, probe_dir, 0));
     const qint64 startup_ms = timer.elapsed();
-    const Run probe = finish(probe_process);
+    const CliRun probe = finishCli(probe_process);
     const qint64 full_ms = timer.elapsed();
     QVERIFY2(probe.exit_code == 0, qPrintable(probe.output + probe.errors));
     const qint64 train_ms = std::max<qint64>(1, full_ms - startup_ms);
@@ -210,7 +185,7 @@ class KillTrainTest : public QObject {
       }
       if (process.state() == QProcess::Running) ++killed_running;
       process.kill();  // SIGKILL
-      const Run killed = finish(process);
+      const CliRun killed = finishCli(process);
       if (temporariesOf(run, pid) > 0) ++during_save;
       // A resumed run that got as far as loading names the newest complete checkpoint before it.
       const int at = killed.errors.indexOf("resumed from ");
@@ -230,7 +205,7 @@ class KillTrainTest : public QObject {
 
     // The last run: --resume (or a fresh start when no checkpoint was completed) to two steps past the newest.
     const int64_t last = std::max<int64_t>(previous, 0) + 2;
-    const Run final_run = previous >= 0 ? runCli({"train", "--resume", run_dir, "--steps", QString::number(last)})
+    const CliRun final_run = previous >= 0 ? runCli({"train", "--resume", run_dir, "--steps", QString::number(last)})
                                         : runCli(fresh(run_dir, last, 1));
     QVERIFY2(final_run.exit_code == 0, qPrintable(final_run.output + final_run.errors));
     if (previous >= 0) {
@@ -255,7 +230,7 @@ class KillTrainTest : public QObject {
     GESSO_REQUIRE_IMAGE_IO();
     if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
     if (checkpoint_bytes_ == 0) {  // run alone: measure one checkpoint
-      const Run probe = runCli(fresh(dir_.filePath("disk_probe"), 2, 2));
+      const CliRun probe = runCli(fresh(dir_.filePath("disk_probe"), 2, 2));
       QVERIFY2(probe.exit_code == 0, qPrintable(probe.output + probe.errors));
       checkpoint_bytes_ = folderBytes(training::listCheckpoints(dir_.filePath("disk_probe").toStdString()).back().path);
     }
@@ -267,7 +242,7 @@ class KillTrainTest : public QObject {
     const std::string run = run_dir.toStdString();
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.insert("GESSO_FAULT_INJECT_WRITE_FAIL_AFTER_BYTES", QString::number(limit));
-    const Run failed = runCli(fresh(run_dir, 6, 2), environment);
+    const CliRun failed = runCli(fresh(run_dir, 6, 2), environment);
     qInfo("checkpoint %llu bytes, writes fail after %llu; exit %d: %s", static_cast<unsigned long long>(checkpoint_bytes),
           static_cast<unsigned long long>(limit), failed.exit_code, qPrintable(failed.errors.trimmed().right(300)));
     QCOMPARE(failed.exit_code, 1);
@@ -279,7 +254,7 @@ class KillTrainTest : public QObject {
     training::verifyCheckpoint(kept[0].path);
     QCOMPARE(temporaries(run), 0);
 
-    const Run resumed = runCli({"train", "--resume", run_dir});
+    const CliRun resumed = runCli({"train", "--resume", run_dir});
     QVERIFY2(resumed.exit_code == 0, qPrintable(resumed.output + resumed.errors));
     QVERIFY2(resumed.errors.contains("resumed from " + QString::fromStdString(kept[0].path)), qPrintable(resumed.errors));
     checkFinished(run_dir, 6);

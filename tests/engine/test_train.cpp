@@ -16,6 +16,7 @@
 #include "gesso/util/process_memory.h"
 #include "golden.h"
 #include "pipeline_fixture.h"
+#include "training_fixture.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -34,48 +35,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Named colours for the synthetic images and captions.
-struct Colour {
-  const char* name;
-  uint8_t r, g, b;
-};
-constexpr Colour kColours[] = {{"red", 220, 30, 30}, {"green", 30, 200, 60}, {"blue", 40, 60, 220}, {"yellow", 230, 220, 40}};
-
-// A square of one colour on a plain background of another, in one of four corners.
-void writeShapeImage(const std::string& path, int index) {
-  const Colour& fg = kColours[index % 4];
-  const Colour& bg = kColours[(index + 1 + index / 4) % 4];
-  image::Image img = image::makeImage(64, 64, 3);
-  const int x0 = (index % 2) * 32, y0 = ((index / 2) % 2) * 32;
-  for (int64_t y = 0; y < 64; ++y) {
-    for (int64_t x = 0; x < 64; ++x) {
-      const bool inside = x >= x0 && x < x0 + 32 && y >= y0 && y < y0 + 32;
-      uint8_t* p = img.pixel(x, y);
-      p[0] = inside ? fg.r : bg.r;
-      p[1] = inside ? fg.g : bg.g;
-      p[2] = inside ? fg.b : bg.b;
-    }
-  }
-  image::writePng(path, img);
-  std::ofstream(fs::path(path).replace_extension(".txt")) << "a " << fg.name << " square, " << bg.name << " background";
-}
-
 std::vector<uint8_t> fileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// Max |a - b| over every tensor of two safetensors files with the same names (+inf if the names differ).
-double maxFileDiff(const std::string& a_path, const std::string& b_path) {
-  const auto a = io::SafetensorsFile::open(a_path);
-  const auto b = io::SafetensorsFile::open(b_path);
-  if (a->tensors().size() != b->tensors().size()) return INFINITY;
-  double diff = 0;
-  for (const auto& info : a->tensors()) {
-    if (!b->contains(info.name)) return INFINITY;
-    diff = std::max(diff, (a->tensor(info.name).to(at::kDouble) - b->tensor(info.name).to(at::kDouble)).abs().max().item<double>());
-  }
-  return diff;
 }
 
 // VmHWM reset (Linux >= 4.0), so peaks of consecutive phases can be measured in one process.
@@ -116,8 +78,8 @@ class TrainTest : public QObject {
     model_ = path("tiny-sd1.safetensors");
     test::writeTinyCheckpoint(model_, test::tinySd1Config());
     data_ = path("data");
-    fs::create_directories(data_ + "/sub");
-    for (int i = 0; i < 8; ++i) writeShapeImage(data_ + (i < 4 ? "/" : "/sub/") + "img" + std::to_string(i) + ".png", i);
+    test::writeTinyDataset(data_, test::TinyImages::Squares, 4);
+    test::writeTinyDataset(data_ + "/sub", test::TinyImages::Squares, 4, 4);
   }
 
   void configJsonRoundTrip() {
@@ -303,7 +265,7 @@ class TrainTest : public QObject {
 
     const std::string a = straight.checkpoint, b = second.checkpoint;
     for (const char* file : {"trained.safetensors", "optimizer.safetensors", "ema.safetensors", "rng.safetensors"}) {
-      const double diff = maxFileDiff(a + "/" + file, b + "/" + file);
+      const double diff = test::maxFileDiff(a + "/" + file, b + "/" + file);
       qInfo("resume after 4 of 8 steps: %s max diff %.3g", file, diff);
       QCOMPARE(diff, 0.0);
     }
@@ -397,10 +359,10 @@ class TrainTest : public QObject {
     resume.resume = config.output;
     const TrainResult resumed = Trainer(resume).run();
     QCOMPARE(int(resumed.status), int(TrainStatus::Completed));
-    const double diff = maxFileDiff(straight.checkpoint + "/trained.safetensors", resumed.checkpoint + "/trained.safetensors");
+    const double diff = test::maxFileDiff(straight.checkpoint + "/trained.safetensors", resumed.checkpoint + "/trained.safetensors");
     qInfo("LoRA resume after 3 of 6 steps: trained adapters max diff %.3g", diff);
     QCOMPARE(diff, 0.0);
-    QCOMPARE(maxFileDiff(straight.output_file, resumed.output_file), 0.0);
+    QCOMPARE(test::maxFileDiff(straight.output_file, resumed.output_file), 0.0);
 
     // The kohya file: names and metadata.
     const auto file = io::SafetensorsFile::open(straight.output_file);

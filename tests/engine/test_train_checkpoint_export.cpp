@@ -8,6 +8,7 @@
 #include "gesso/training/trainer.h"
 #include "golden.h"
 #include "pipeline_fixture.h"
+#include "training_fixture.h"
 
 #include <ATen/ATen.h>
 #include <QTemporaryDir>
@@ -23,36 +24,6 @@ using namespace gesso::training;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Four colours, a square of one on a background of another, captioned.
-void writeSquare(const std::string& path, int index) {
-  static const uint8_t colours[4][3] = {{220, 30, 30}, {30, 200, 60}, {40, 60, 220}, {230, 220, 40}};
-  static const char* names[4] = {"red", "green", "blue", "yellow"};
-  const int fg = index % 4, bg = (index + 1) % 4;
-  image::Image img = image::makeImage(64, 64, 3);
-  const int x0 = (index % 2) * 32, y0 = ((index / 2) % 2) * 32;
-  for (int64_t y = 0; y < 64; ++y) {
-    for (int64_t x = 0; x < 64; ++x) {
-      const bool inside = x >= x0 && x < x0 + 32 && y >= y0 && y < y0 + 32;
-      for (int c = 0; c < 3; ++c) img.pixel(x, y)[c] = inside ? colours[fg][c] : colours[bg][c];
-    }
-  }
-  image::writePng(path, img);
-  std::ofstream(fs::path(path).replace_extension(".txt")) << "a " << names[fg] << " square, " << names[bg] << " background";
-}
-
-// Max |a - b| over every tensor of two safetensors files (+inf if their names differ).
-double maxFileDiff(const std::string& a_path, const std::string& b_path) {
-  const auto a = io::SafetensorsFile::open(a_path);
-  const auto b = io::SafetensorsFile::open(b_path);
-  if (a->tensors().size() != b->tensors().size()) return INFINITY;
-  double diff = 0;
-  for (const auto& info : a->tensors()) {
-    if (!b->contains(info.name)) return INFINITY;
-    diff = std::max(diff, (a->tensor(info.name).to(at::kDouble) - b->tensor(info.name).to(at::kDouble)).abs().max().item<double>());
-  }
-  return diff;
-}
 
 at::Tensor pixels(const image::Image& image) {
   return at::from_blob(const_cast<uint8_t*>(image.data.data()), {static_cast<int64_t>(image.data.size())}, at::kByte).to(at::kDouble);
@@ -113,8 +84,7 @@ class TrainCheckpointExportTest : public QObject {
     model_ = path("tiny-sd1.safetensors");
     test::writeTinyCheckpoint(model_, test::tinySd1Config());
     data_ = path("data");
-    fs::create_directories(data_);
-    for (int i = 0; i < 4; ++i) writeSquare(data_ + "/img" + std::to_string(i) + ".png", i);
+    test::writeTinyDataset(data_, test::TinyImages::Squares, 4);
   }
 
   void fullCheckpointExportsLikeTheFinalModel() {
@@ -134,7 +104,7 @@ class TrainCheckpointExportTest : public QObject {
     QCOMPARE(exported.step, int64_t(4));
     QCOMPARE(QString::fromStdString(exported.path),
              QString::fromStdString((fs::path(config.output) / "exports" / "step-00000004.safetensors").string()));
-    const double tensor_diff = maxFileDiff(exported.path, run.output_file);
+    const double tensor_diff = test::maxFileDiff(exported.path, run.output_file);
     const double image_diff = maxPixelDiff(render(exported.path, {}, 11, "a red square, blue background"),
                                            render(run.output_file, {}, 11, "a red square, blue background"));
     qInfo("full run, checkpoint at the last step exported vs the run's model.safetensors: tensors max diff %.3g, "
@@ -144,7 +114,7 @@ class TrainCheckpointExportTest : public QObject {
 
     // An earlier checkpoint is another model; exporting again reuses the file while it is newer than the checkpoint.
     const CheckpointFile earlier = Trainer::exportCheckpoint(first);
-    const double earlier_diff = maxFileDiff(earlier.path, exported.path);
+    const double earlier_diff = test::maxFileDiff(earlier.path, exported.path);
     qInfo("step 2 vs step 4 export: tensors max diff %.3g", earlier_diff);
     QVERIFY(earlier_diff > 0);
     const auto stamp = fs::last_write_time(exported.path);
@@ -156,7 +126,7 @@ class TrainCheckpointExportTest : public QObject {
     CheckpointExportOptions options;
     options.output = explicit_path;
     QCOMPARE(Trainer::exportCheckpoint(first, options).path, explicit_path);
-    QCOMPARE(maxFileDiff(explicit_path, earlier.path), 0.0);
+    QCOMPARE(test::maxFileDiff(explicit_path, earlier.path), 0.0);
 
     // Not a checkpoint: an error naming it, nothing written.
     GESSO_EXPECT_ERROR(Trainer::exportCheckpoint(data_), ErrorCode::InvalidFormat, "data");
@@ -198,7 +168,7 @@ class TrainCheckpointExportTest : public QObject {
     QVERIFY(fs::is_regular_file(exported.config));
     auto loaded = pipeline::LoadedModel::load(pipeline::ModelLoadOptions{exported.path, "", "", tokenizer_, "cpu", "fp32"});
     QCOMPARE(loaded->config().unet.norm_groups, 8);
-    const double diff = maxFileDiff(exported.path, run.output_file);
+    const double diff = test::maxFileDiff(exported.path, run.output_file);
     qInfo("random-init full run: last checkpoint export vs model.safetensors tensors max diff %.3g", diff);
     QCOMPARE(diff, 0.0);
   }
@@ -218,8 +188,8 @@ class TrainCheckpointExportTest : public QObject {
     const CheckpointFile exported = Trainer::exportCheckpoint(run.checkpoint);
     QCOMPARE(int(exported.method), int(CheckpointMethod::Lora));
     QVERIFY(QString::fromStdString(exported.path).endsWith("exports/step-00000004.lora.safetensors"));
-    const double diff = maxFileDiff(exported.path, run.output_file);
-    const double raw_diff = maxFileDiff(run.checkpoint + "/lora.safetensors", run.output_file);
+    const double diff = test::maxFileDiff(exported.path, run.output_file);
+    const double raw_diff = test::maxFileDiff(run.checkpoint + "/lora.safetensors", run.output_file);
     qInfo("LoRA with EMA: last checkpoint export vs lora.safetensors max diff %.3g (the checkpoint's raw adapters: %.3g)",
           diff, raw_diff);
     QCOMPARE(diff, 0.0);

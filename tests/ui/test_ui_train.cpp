@@ -10,6 +10,7 @@
 #include "train/dataset_panel.h"
 #include "train/train_chart.h"
 #include "train/train_tab.h"
+#include "training_fixture.h"
 #include "worker/engine_worker.h"
 
 #include <qcustomplot.h>
@@ -59,15 +60,7 @@ class UiTrainTest : public QObject {
     data_ = dir_.filePath("data");
     QDir().mkpath(data_);
 #ifdef GESSO_WITH_IMAGE_IO
-    for (int i = 0; i < 3; ++i) {
-      image::Image picture = image::makeImage(64, 64, 3);
-      for (size_t p = 0; p < picture.data.size(); ++p) picture.data[p] = static_cast<uint8_t>((p * (i + 3)) % 251);
-      const QString stem = QDir(data_).filePath(QString("img%1").arg(i));
-      image::writePng((stem + ".png").toStdString(), picture);
-      QFile caption(stem + ".txt");
-      QVERIFY(caption.open(QIODevice::WriteOnly));
-      caption.write(QString("a pattern number %1").arg(i).toUtf8());
-    }
+    test::writeTinyDataset(data_.toStdString(), test::TinyImages::Patterns, 3);
 #endif
     QFile bad(QDir(data_).filePath("broken.png"));
     QVERIFY(bad.open(QIODevice::WriteOnly));

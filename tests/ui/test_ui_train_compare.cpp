@@ -7,6 +7,7 @@
 #include "golden.h"
 #include "train/checkpoint_compare_dialog.h"
 #include "train/train_tab.h"
+#include "training_fixture.h"
 #include "ui_fixture.h"
 #include "worker/engine_worker.h"
 
@@ -35,21 +36,31 @@ class UiTrainCompareTest : public QObject {
   QString model_;
   QString data_;
 
+  // Both runs: 2 steps at 64 px, batch 1, a checkpoint after each step, into dir_/RUN.
+  training::TrainConfig twoStepConfig(const QString& run, const std::string& method, double lr, int64_t seed) const {
+    training::TrainConfig config;
+    config.model = model_.toStdString();
+    config.data = data_.toStdString();
+    config.output = dir_.filePath(run).toStdString();
+    config.tokenizer = tokenizer_;
+    config.cache_dir = dir_.filePath("cache").toStdString();
+    config.method = method;
+    config.steps = 2;
+    config.save_every = 1;
+    config.batch_size = 1;
+    config.lr = lr;
+    config.resolution = 64;
+    config.seed = seed;
+    return config;
+  }
+
  private slots:
   void initTestCase() {
     tokenizer_ = test::sharedTokenizerPath();
     data_ = dir_.filePath("data");
     QDir().mkpath(data_);
 #ifdef GESSO_WITH_IMAGE_IO
-    for (int i = 0; i < 2; ++i) {
-      image::Image picture = image::makeImage(64, 64, 3);
-      for (size_t p = 0; p < picture.data.size(); ++p) picture.data[p] = static_cast<uint8_t>((p * (i + 3)) % 251);
-      const QString stem = QDir(data_).filePath(QString("img%1").arg(i));
-      image::writePng((stem + ".png").toStdString(), picture);
-      QFile caption(stem + ".txt");
-      QVERIFY(caption.open(QIODevice::WriteOnly));
-      caption.write(QString("a pattern number %1").arg(i).toUtf8());
-    }
+    test::writeTinyDataset(data_.toStdString(), test::TinyImages::Patterns, 2);
 #endif
     if (tokenizer_.empty()) return;
     model_ = dir_.filePath("tiny_sd1.safetensors");
@@ -71,21 +82,9 @@ class UiTrainCompareTest : public QObject {
   void compareTwoCheckpointsTwoStrengthsTwoPrompts() {
     GESSO_REQUIRE_IMAGE_IO();
     if (tokenizer_.empty()) QSKIP("../shared/data/clip is absent");
-    training::TrainConfig config;
-    config.model = model_.toStdString();
-    config.data = data_.toStdString();
-    config.output = dir_.filePath("run").toStdString();
-    config.tokenizer = tokenizer_;
-    config.cache_dir = dir_.filePath("cache").toStdString();
-    config.method = "lora";
+    training::TrainConfig config = twoStepConfig("run", "lora", 5e-3, 3);
     config.rank = 4;
     config.alpha = 4;
-    config.steps = 2;
-    config.save_every = 1;
-    config.batch_size = 1;
-    config.lr = 5e-3;
-    config.resolution = 64;
-    config.seed = 3;
 
     ui::EngineWorker worker;
     ui::TrainTab tab(worker);
@@ -161,19 +160,7 @@ class UiTrainCompareTest : public QObject {
     GESSO_REQUIRE_IMAGE_IO();
     if (tokenizer_.empty()) QSKIP("../shared/data/clip is absent");
     // A full fine-tune: each checkpoint is exported on the worker (RUN_DIR/exports) and is one column; no strengths.
-    training::TrainConfig config;
-    config.model = model_.toStdString();
-    config.data = data_.toStdString();
-    config.output = dir_.filePath("full-run").toStdString();
-    config.tokenizer = tokenizer_;
-    config.cache_dir = dir_.filePath("cache").toStdString();
-    config.method = "full";
-    config.steps = 2;
-    config.save_every = 1;
-    config.batch_size = 1;
-    config.lr = 1e-3;
-    config.resolution = 64;
-    config.seed = 4;
+    const training::TrainConfig config = twoStepConfig("full-run", "full", 1e-3, 4);
     ui::EngineWorker worker;
     ui::TrainTab tab(worker);
     tab.setConfig(config);
