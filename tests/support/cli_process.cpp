@@ -6,7 +6,7 @@
 namespace gesso::test {
 
 CliRun finishCli(QProcess& process) {
-  process.waitForFinished(600000);
+  process.waitForFinished(300000);
   return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
           QString::fromLocal8Bit(process.readAllStandardOutput()), QString::fromLocal8Bit(process.readAllStandardError())};
 }

@@ -14,7 +14,8 @@ struct CliRun {
   QString errors;      // stderr
 };
 
-// Waits up to 10 minutes for an already started `process` to end and collects what it wrote.
+// Waits up to 5 minutes for an already started `process` to end (below CTest's limit, so a hang fails here, with its
+// output) and collects what it wrote.
 CliRun finishCli(QProcess& process);
 
 // gesso-cli (cliPath()) with `arguments` in `environment`, waited for with finishCli.
