@@ -40,5 +40,11 @@ bench() { echo "== $*"; timeout 120 "$CLI" bench "$@" --json; }
   bench unet --preset sdxl --size 1024 --device cuda --dtype fp16 --iterations 5 --warmup 2
   bench sample --preset sd15 --size 512 --steps 20 --device cuda --dtype fp16
   bench train --preset sd15 --size 512 --batch 4 --device cuda --dtype bf16
+  # The OpenBLAS thread rule (docs/benchmarks.md, "Threads") measured only on 2 cores: here with every core.
+  for blas in 1 "$(nproc)"; do
+    echo "== CPU, OpenBLAS threads $blas"
+    timeout 120 "$CLI" --blas-threads "$blas" bench unet --preset sd15 --size 256 --iterations 3 --warmup 1 --json
+    timeout 120 "$CLI" --blas-threads "$blas" bench generate --runs 5 --json
+  done
   [ -n "${GESSO_GPU_EXTRA:-}" ] && eval "$GESSO_GPU_EXTRA"
 } 2>&1 | tee "$OUT/bench.txt"
