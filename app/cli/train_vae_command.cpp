@@ -18,8 +18,8 @@ CancelToken* g_interrupt = nullptr;  // Ctrl-C stops after the current step and 
 }  // namespace
 
 void addTrainVaeCommand(CLI::App& app, CommandContext& context) {
-  auto* command = app.add_subcommand("train-vae", "Train an AutoencoderKL (the first stage) from a random init on a "
-                                                  "folder of same-size PNG images");
+  auto* command = app.add_subcommand("train-vae", "Train an AutoencoderKL (the first stage) from a random init (or --init) "
+                                                  "on a folder of same-size PNG images");
   auto options = std::make_shared<training::VaeTrainOptions>();
   auto* data = command->add_option("--data", options->data, "Folder of PNG images (all one size)");
   auto* shapes = command->add_option("--shapes-count", options->shapes_count,
@@ -43,6 +43,12 @@ void addTrainVaeCommand(CLI::App& app, CommandContext& context) {
   command->add_flag("--mean-latents", [options](int64_t) { options->sample_posterior = false; },
                     "Decode the posterior mean instead of a sample (a plain autoencoder: faster to train)");
   command->add_option("--log-every", options->log_every, "Steps between progress lines")->default_val(50);
+  command->add_option("--init", options->init,
+                      "Start from this VAE instead of a random init: a standalone VAE .safetensors (as train-vae writes) or "
+                      "a single-file checkpoint (its first_stage_model.* tensors)");
+  command->add_flag("--decoder-only", options->decoder_only,
+                    "With --init: train only the decoder (and post_quant_conv); the encoder, and so the latent space a "
+                    "UNet was trained on, stays as it was");
   command->callback([&context, options, data, shapes] {
     auto result = captureErrors([&] {
       if (data->count() == 0 && shapes->count() == 0) fail(ErrorCode::InvalidArgument, "train-vae needs --data DIR or --shapes-count N");

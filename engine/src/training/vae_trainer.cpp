@@ -84,6 +84,27 @@ at::Device parseTrainingDevice(const std::string& name) {
   return device;
 }
 
+namespace {
+
+// Copies every parameter from `path` (LDM VAE names, or a checkpoint's first_stage_model.* ones), checking shapes.
+void loadInitialWeights(models::AutoencoderKLImpl& vae, const std::string& path) {
+  const auto file = io::SafetensorsFile::open(path);
+  at::NoGradGuard no_grad;
+  for (const auto& item : vae.named_parameters()) {
+    const std::string prefixed = "first_stage_model." + item.key();
+    const std::string name = file->contains(item.key()) ? item.key() : prefixed;
+    if (!file->contains(name)) fail(ErrorCode::MissingKey, path + ": no tensor \"" + item.key() + "\" or \"" + prefixed + "\" for --init");
+    const at::Tensor value = file->tensor(name);
+    if (value.sizes() != item.value().sizes()) {
+      fail(ErrorCode::ShapeMismatch, path + ": \"" + name + "\" has shape " + c10::str(value.sizes()) + ", the config's VAE needs " +
+                                         c10::str(item.value().sizes()));
+    }
+    item.value().copy_(value.to(at::kFloat));
+  }
+}
+
+}  // namespace
+
 VaeTrainResult trainVae(const VaeTrainOptions& options, const std::function<void(const VaeStepMetrics&)>& on_step,
                         const CancelToken* cancel) {
   if (options.steps <= 0 || options.batch_size <= 0) fail(ErrorCode::InvalidArgument, "--steps and --batch-size must be positive");
@@ -111,15 +132,23 @@ VaeTrainResult trainVae(const VaeTrainOptions& options, const std::function<void
                                          " is not a multiple of the VAE's downscale factor " + std::to_string(factor));
   }
 
+  if (options.decoder_only && options.init.empty()) fail(ErrorCode::InvalidArgument, "--decoder-only needs --init (the VAE whose decoder to train)");
   models::AutoencoderKL vae(config, at::TensorOptions().dtype(at::kFloat));
-  nn::fillRandomWeights(*vae, options.seed);  // on the CPU (its generator), then moved
+  if (options.init.empty()) nn::fillRandomWeights(*vae, options.seed);  // on the CPU (its generator), then moved
+  else loadInitialWeights(*vae, options.init);
   vae->to(device);
   vae->train();
   VaeTrainResult result;
   result.images = count;
   for (const auto& parameter : vae->parameters()) result.parameters += parameter.numel();
 
-  torch::optim::AdamW optimizer(vae->parameters(),
+  std::vector<at::Tensor> trained;
+  for (const auto& item : vae->named_parameters()) {
+    const bool decoder = item.key().rfind("decoder.", 0) == 0 || item.key().rfind("post_quant_conv.", 0) == 0;
+    if (options.decoder_only && !decoder) item.value().requires_grad_(false);
+    else trained.push_back(item.value());
+  }
+  torch::optim::AdamW optimizer(trained,
                                 torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(options.seed + 1);
   const auto start = Clock::now();
@@ -150,7 +179,7 @@ VaeTrainResult trainVae(const VaeTrainOptions& options, const std::function<void
     const at::Tensor loss = l1 + options.kl_weight * latent_per_pixel * kl;
     optimizer.zero_grad();
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(vae->parameters(), 1.0);
+    torch::nn::utils::clip_grad_norm_(trained, 1.0);
     optimizer.step();
 
     {

@@ -34,6 +34,12 @@ struct VaeTrainOptions {
   // false: the decoder sees the posterior mean (a plain autoencoder; learns much faster on a starved CPU), the KL
   // term still pulls the latent towards N(0, I).
   bool sample_posterior = true;
+  // Start from these weights instead of a random init: a standalone VAE file (LDM names, as this trainer writes) or a
+  // single-file checkpoint (its first_stage_model.* tensors). Every parameter must be there, with its shape.
+  std::string init;
+  // Train only post_quant_conv and the decoder; the encoder (and with it the latent space a UNet was trained on)
+  // stays exactly as loaded. Needs `init`.
+  bool decoder_only = false;
 };
 
 struct VaeStepMetrics {
