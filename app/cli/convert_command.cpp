@@ -29,6 +29,9 @@ void addConvertCommand(CLI::App& app, CommandContext& context) {
                       "--to diffusers: a model config (LDM/sgm YAML, diffusers or CLIP config.json) to use instead of the "
                       "one found beside MODEL or detected from tensor shapes");
   command->add_flag("--prune-ema", options->convert.prune_ema, "Drop the model_ema.* tensors of a training checkpoint");
+  command->add_option("--vae", options->convert.vae,
+                      "Bake this VAE into the output: it replaces the checkpoint's first_stage_model.* tensors (a file "
+                      "or folder that generate --vae reads)");
   command->callback([&context, options] {
     options->convert.layout = options->to == "diffusers" ? io::ConvertLayout::Diffusers : io::ConvertLayout::Ldm;
     auto result = captureErrors([&] { return io::convertCheckpoint(options->convert); });

@@ -8,6 +8,7 @@
 #include "gesso/models/model_config.h"
 #include "gesso/models/model_config_files.h"
 #include "golden.h"
+#include "pipeline_fixture.h"
 
 #include <ATen/ATen.h>
 #include <QFile>
@@ -192,6 +193,35 @@ class CliConvertTest : public QObject {
       QCOMPARE(QString::fromStdString(gesso::textEncoderConfigToJson(resolved.text_encoders[i])),
                QString::fromStdString(gesso::textEncoderConfigToJson(detected.text_encoders[i])));
     }
+  }
+
+  // --vae bakes another VAE in: the output's first_stage_model.* are that VAE's, everything else the input's.
+  void bakesAVae() {
+    const QString base = temp_.filePath("bake_base.safetensors");
+    const QString donor = temp_.filePath("bake_donor.safetensors");
+    gesso::test::writeTinyCheckpoint(base.toStdString(), gesso::test::tinySd1Config(), 7);
+    gesso::test::writeTinyCheckpoint(donor.toStdString(), gesso::test::tinySd1Config(), 8);
+    const QString out = temp_.filePath("bake_out.safetensors");
+    const Run run = runCli({"convert", base, out, "--vae", donor});
+    QVERIFY2(run.exit_code == 0, qPrintable(run.err));
+    auto written = gesso::io::SafetensorsFile::open(out.toStdString());
+    auto from_base = gesso::io::SafetensorsFile::open(base.toStdString());
+    auto from_donor = gesso::io::SafetensorsFile::open(donor.toStdString());
+    QCOMPARE(written->tensors().size(), from_base->tensors().size());
+    int vae_tensors = 0, differing = 0;
+    for (const auto& info : written->tensors()) {
+      const bool vae = startsWith(info.name, "first_stage_model.");
+      vae_tensors += vae;
+      const at::Tensor expected = (vae ? from_donor : from_base)->tensor(info.name);
+      QVERIFY2(at::equal(written->tensor(info.name), expected), info.name.c_str());
+      differing += vae && !at::equal(expected, from_base->tensor(info.name));
+    }
+    qInfo("baked VAE: %d first_stage_model tensors from the donor (%d differ from the base's)", vae_tensors, differing);
+    QVERIFY(vae_tensors > 0 && differing > 0);
+    const Run missing = runCli({"convert", base, temp_.filePath("bake_missing.safetensors"), "--vae", temp_.filePath("nope.safetensors")});
+    QVERIFY(missing.exit_code != 0);
+    QVERIFY2(missing.err.contains("nope.safetensors"), qPrintable(missing.err));
+    QVERIFY(!QFileInfo::exists(temp_.filePath("bake_missing.safetensors")));
   }
 
   void refusesExistingDiffusersFolder() {

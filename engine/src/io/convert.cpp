@@ -257,6 +257,11 @@ ConvertResult convertCheckpoint(const ConvertOptions& options) {
     fail(ErrorCode::InvalidArgument, options.output + " already exists (a diffusers export needs a new folder)");
   }
   Source source = loadSource(options.input);
+  if (!options.vae.empty()) {
+    source.checkpoint.replaceVae(options.vae);
+    source.tensors.clear();
+    for (const auto& [name, tensor] : source.checkpoint.tensors()) source.tensors.emplace_back(name, tensor.load());
+  }
   io::NamedTensors tensors;
   ConvertResult result;
   for (auto& [name, tensor] : source.tensors) {

@@ -17,6 +17,7 @@ struct ConvertOptions {
   ConvertLayout layout = ConvertLayout::Ldm;
   std::string config;    // Diffusers: a config file laid over the checkpoint's own (as `info --config`)
   bool prune_ema = false;  // drop model_ema.* tensors
+  std::string vae;  // bake this VAE in: it replaces every first_stage_model.* tensor (any file `generate --vae` reads)
 };
 
 struct ConvertResult {
