@@ -37,7 +37,8 @@ struct Source {
   bool pickle = false;        // read from a .ckpt/.pt file
 };
 
-Source loadSource(const std::string& path) {
+// The input's tensors, with `vae` (when given) in place of its first_stage_model.* ones.
+Source loadSource(const std::string& path, const std::string& vae) {
   Source source;
   if (!fs::is_directory(path) && io::isTorchCheckpointFile(path)) {
     source.tensors = io::readTorchCheckpoint(path);
@@ -49,9 +50,12 @@ Source loadSource(const std::string& path) {
       entry.read = [tensor = tensor] { return tensor; };
       source.checkpoint.insert(name, std::move(entry));
     }
-    return source;
+    if (vae.empty()) return source;
+    source.tensors.clear();
+  } else {
+    source.checkpoint = io::Checkpoint::open(path);
   }
-  source.checkpoint = io::Checkpoint::open(path);
+  if (!vae.empty()) source.checkpoint.replaceVae(vae);
   for (const auto& [name, tensor] : source.checkpoint.tensors()) source.tensors.emplace_back(name, tensor.load());
   return source;
 }
@@ -256,12 +260,7 @@ ConvertResult convertCheckpoint(const ConvertOptions& options) {
   if (options.layout == ConvertLayout::Diffusers && fs::exists(options.output)) {
     fail(ErrorCode::InvalidArgument, options.output + " already exists (a diffusers export needs a new folder)");
   }
-  Source source = loadSource(options.input);
-  if (!options.vae.empty()) {
-    source.checkpoint.replaceVae(options.vae);
-    source.tensors.clear();
-    for (const auto& [name, tensor] : source.checkpoint.tensors()) source.tensors.emplace_back(name, tensor.load());
-  }
+  Source source = loadSource(options.input, options.vae);
   io::NamedTensors tensors;
   ConvertResult result;
   for (auto& [name, tensor] : source.tensors) {
