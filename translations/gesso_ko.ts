@@ -898,6 +898,16 @@
         <source>Cannot convert: %1</source>
         <translation>변환할 수 없음: %1</translation>
     </message>
+    <message>
+        <source>PyTorch pickle</source>
+        <translation>PyTorch 피클</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n to convert</source>
+        <translation>
+            <numerusform>변환할 파일 %n개</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>gesso::ui::DatasetPanel</name>

@@ -115,6 +115,7 @@ class UiModelsTest : public QObject {
     QCOMPARE(cell(view, "notes.safetensors", V::KindColumn), ui::modelKindName(ui::ModelKind::Invalid));
     QVERIFY(!cell(view, "notes.safetensors", V::StatusColumn).isEmpty());
     QVERIFY(cell(view, "old.ckpt", V::StatusColumn).contains("convert"));
+    QCOMPARE(cell(view, "old.ckpt", V::KindColumn), ui::ModelsView::tr("PyTorch pickle"));
     // The damaged file: listed with the engine's reason, at the scan or when its details are read.
     const QString broken = cell(view, "broken.safetensors", V::StatusColumn);
     qInfo("broken.safetensors: %s", qPrintable(broken));

@@ -78,13 +78,13 @@ void ModelsView::refresh() {
   files_ = scanModelFolders(settings_.models_folder, settings_.lora_folder);
   ++generation_;
   table_->setRowCount(static_cast<int>(files_.size()));
-  int invalid = 0;
+  int invalid = 0, to_convert = 0;
   for (int row = 0; row < files_.size(); ++row) {
     const ModelFileInfo& file = files_[row];
     auto* name = new QTableWidgetItem(QFileInfo(file.path).fileName());
     name->setToolTip(file.path);
     table_->setItem(row, NameColumn, name);
-    table_->setItem(row, KindColumn, new QTableWidgetItem(modelKindName(file.kind)));
+    table_->setItem(row, KindColumn, new QTableWidgetItem(file.convertible ? tr("PyTorch pickle") : modelKindName(file.kind)));
     table_->setItem(row, FamilyColumn, new QTableWidgetItem);
     table_->setItem(row, SizeColumn, new QTableWidgetItem(byteSizeText(file.size_bytes)));
     table_->setItem(row, HashColumn, new QTableWidgetItem);
@@ -92,6 +92,9 @@ void ModelsView::refresh() {
       setStatus(row, tr("Converting…"), false);
     } else if (file.convertible && QFileInfo::exists(file.convertedPath())) {
       setStatus(row, tr("Converted to %1 (double-click uses it)").arg(QFileInfo(file.convertedPath()).fileName()), false);
+    } else if (file.convertible) {
+      ++to_convert;  // not an error: one Convert away from use
+      setStatus(row, file.error, false);
     } else if (file.kind == ModelKind::Invalid) {
       ++invalid;
       setStatus(row, file.error, true);
@@ -100,6 +103,7 @@ void ModelsView::refresh() {
     }
   }
   summary_->setText(tr("%n model file(s)", nullptr, static_cast<int>(files_.size())) +
+                    (to_convert ? " · " + tr("%n to convert", nullptr, to_convert) : QString()) +
                     (invalid ? " · " + tr("%n unusable", nullptr, invalid) : QString()));
   updateButtons();
   // Family and hash on a pool thread, not the engine worker: hashing reads every byte of each checkpoint (seconds
