@@ -76,6 +76,9 @@ std::string listNames(const std::vector<std::string>& names, size_t limit) {
 }
 
 LoadReport loadComponent(torch::nn::Module& module, const Checkpoint& checkpoint, const std::string& prefix) {
+  // The file the component's tensors came from: a replaced VAE is named by its own file, not the checkpoint's.
+  const std::string& source_file =
+      prefix == "first_stage_model." && !checkpoint.vaePath().empty() ? checkpoint.vaePath() : checkpoint.path();
   std::map<std::string, at::Tensor> targets;
   for (const auto& item : module.named_parameters(/*recurse=*/true)) targets[item.key()] = item.value();
   for (const auto& item : module.named_buffers(/*recurse=*/true)) {
@@ -100,7 +103,7 @@ LoadReport loadComponent(torch::nn::Module& module, const Checkpoint& checkpoint
     found[name] = true;
     const TensorSource& source = checkpoint.tensors().at(key);
     if (at::IntArrayRef(source.shape) != target->second.sizes()) {
-      mismatches.push_back("\"" + key + "\" is " + shapeText(source.shape) + " in " + checkpoint.path() +
+      mismatches.push_back("\"" + key + "\" is " + shapeText(source.shape) + " in " + source_file +
                            " but the module's \"" + name + "\" is " + shapeText(target->second.sizes()));
       continue;
     }
@@ -118,11 +121,11 @@ LoadReport loadComponent(torch::nn::Module& module, const Checkpoint& checkpoint
     fail(ErrorCode::ShapeMismatch, std::to_string(mismatches.size()) + " tensor(s) with the wrong shape: " + listNames(mismatches, 5));
   }
   if (!missing.empty()) {
-    fail(ErrorCode::MissingKey, checkpoint.path() + " lacks " + std::to_string(missing.size()) +
+    fail(ErrorCode::MissingKey, source_file + " lacks " + std::to_string(missing.size()) +
                                     " tensor(s) the module needs: " + listNames(missing));
   }
   if (!unexpected.empty()) {
-    fail(ErrorCode::UnexpectedKey, checkpoint.path() + " has " + std::to_string(unexpected.size()) +
+    fail(ErrorCode::UnexpectedKey, source_file + " has " + std::to_string(unexpected.size()) +
                                        " tensor(s) under \"" + prefix + "\" that the module does not have: " + listNames(unexpected));
   }
 

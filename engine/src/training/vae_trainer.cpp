@@ -5,7 +5,9 @@
 #include "gesso/datasets/shapes.h"
 #include "gesso/error.h"
 #include "gesso/image/image_io.h"
+#include "gesso/io/checkpoint.h"
 #include "gesso/io/safetensors.h"
+#include "gesso/io/state_dict.h"
 #include "gesso/models/autoencoder_kl.h"
 #include "gesso/models/model_config_files.h"
 #include "gesso/nn/layers.h"
@@ -86,21 +88,12 @@ at::Device parseTrainingDevice(const std::string& name) {
 
 namespace {
 
-// Copies every parameter from `path` (LDM VAE names, or a checkpoint's first_stage_model.* ones), checking shapes.
+// The weights to start from, read as `--vae` reads a VAE (LDM names with or without first_stage_model., or diffusers
+// names) and copied with the checkpoint loader's key accounting.
 void loadInitialWeights(models::AutoencoderKLImpl& vae, const std::string& path) {
-  const auto file = io::SafetensorsFile::open(path);
-  at::NoGradGuard no_grad;
-  for (const auto& item : vae.named_parameters()) {
-    const std::string prefixed = "first_stage_model." + item.key();
-    const std::string name = file->contains(item.key()) ? item.key() : prefixed;
-    if (!file->contains(name)) fail(ErrorCode::MissingKey, path + ": no tensor \"" + item.key() + "\" or \"" + prefixed + "\" for --init");
-    const at::Tensor value = file->tensor(name);
-    if (value.sizes() != item.value().sizes()) {
-      fail(ErrorCode::ShapeMismatch, path + ": \"" + name + "\" has shape " + c10::str(value.sizes()) + ", the config's VAE needs " +
-                                         c10::str(item.value().sizes()));
-    }
-    item.value().copy_(value.to(at::kFloat));
-  }
+  io::Checkpoint source;
+  source.replaceVae(path);
+  io::loadComponent(vae, source, "first_stage_model.");
 }
 
 }  // namespace

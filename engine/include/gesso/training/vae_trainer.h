@@ -34,8 +34,9 @@ struct VaeTrainOptions {
   // false: the decoder sees the posterior mean (a plain autoencoder; learns much faster on a starved CPU), the KL
   // term still pulls the latent towards N(0, I).
   bool sample_posterior = true;
-  // Start from these weights instead of a random init: a standalone VAE file (LDM names, as this trainer writes) or a
-  // single-file checkpoint (its first_stage_model.* tensors). Every parameter must be there, with its shape.
+  // Start from these weights instead of a random init: any VAE `generate --vae` reads (a standalone file as this
+  // trainer writes, a checkpoint's first_stage_model.* tensors, diffusers names). Every parameter must be there,
+  // with its shape, and nothing else.
   std::string init;
   // Train only post_quant_conv and the decoder; the encoder (and with it the latent space a UNet was trained on)
   // stays exactly as loaded. Needs `init`.
