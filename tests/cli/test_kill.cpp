@@ -20,11 +20,6 @@
 
 namespace {
 
-int countFromEnv(const char* name, int fallback) {
-  const char* text = std::getenv(name);
-  return text && *text ? std::max(1, std::atoi(text)) : fallback;
-}
-
 struct FolderCheck {
   int pngs = 0;
   int hidden_temporaries = 0;
@@ -82,7 +77,7 @@ class KillTest : public QObject {
   void generationSurvivesKills() {
     GESSO_REQUIRE_IMAGE_IO();
     if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
-    const int kills = countFromEnv("GESSO_KILLS", 3);
+    const int kills = gesso::test::countFromEnv("GESSO_KILLS", 3);
     const int batch_count = 4;
     const QString output = dir_.filePath("generate");
 

@@ -27,11 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace training = gesso::training;
 
-int countFromEnv(const char* name, int fallback) {
-  const char* text = std::getenv(name);
-  return text && *text ? std::max(1, std::atoi(text)) : fallback;
-}
-
 using gesso::test::CliRun;
 using gesso::test::finishCli;
 using gesso::test::runCli;
@@ -139,7 +134,7 @@ class KillTrainTest : public QObject {
   void trainingSurvivesKills() {
     GESSO_REQUIRE_IMAGE_IO();
     if (tokenizer_.isEmpty()) QSKIP("../shared/data/clip is absent");
-    const int kills = countFromEnv("GESSO_TRAIN_KILLS", 3);
+    const int kills = gesso::test::countFromEnv("GESSO_TRAIN_KILLS", 3);
 
     // One undisturbed run of 3 steps: its whole length (start-up, caches, 3 steps, 3 checkpoint saves) and its
     // training part (from the start record to the exit) span the kill moments.

@@ -7,6 +7,7 @@
 #include <QDebug>
 #include <QFileInfo>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -74,6 +75,11 @@ Comparison compareTensors(const QString& label, const at::Tensor& actual, const 
 QString cliPath() {
   const char* path = std::getenv("GESSO_CLI");
   return path && *path ? QString::fromLocal8Bit(path) : QString(GESSO_CLI_DEFAULT);
+}
+
+int countFromEnv(const char* name, int fallback) {
+  const char* text = std::getenv(name);
+  return text && *text ? std::max(1, std::atoi(text)) : fallback;
 }
 
 }  // namespace gesso::test

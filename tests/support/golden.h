@@ -39,6 +39,9 @@ Comparison compareTensors(const QString& label, const at::Tensor& actual, const 
 // The path of the gesso-cli binary under test: $GESSO_CLI, else the one this build made.
 QString cliPath();
 
+// The count in the environment variable `name` (at least 1; scripts raise the suite's quick defaults), else `fallback`.
+int countFromEnv(const char* name, int fallback);
+
 }  // namespace gesso::test
 
 // Skips the current test function when ../shared is absent.

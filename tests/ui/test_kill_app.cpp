@@ -30,11 +30,6 @@ namespace {
 
 constexpr int kFirstSeed = 500;
 
-int countFromEnv(const char* name, int fallback) {
-  const char* text = std::getenv(name);
-  return text && *text ? std::max(1, std::atoi(text)) : fallback;
-}
-
 struct FolderCheck {
   QSet<qint64> seeds;  // of the complete PNGs
   int pngs = 0;
@@ -72,7 +67,7 @@ class KillAppTest : public QObject {
   Q_OBJECT
 
   QTemporaryDir dir_;
-  const int kills_ = countFromEnv("GESSO_APP_KILLS", 2);
+  const int kills_ = gesso::test::countFromEnv("GESSO_APP_KILLS", 2);
   const int jobs_ = 4 * kills_ + 4;  // more jobs than kills, so every kill interrupts a moving queue
   QString outputs_;
   QString app_data_;
@@ -141,12 +136,11 @@ class KillAppTest : public QObject {
   }
 
   void queueAndHistorySurviveKills() {
-    const int kills = kills_;
     std::mt19937 random(11);
     std::uniform_int_distribution<int> extra_ms(0, 1500);  // 64x64 images take 0.3-1 s here
     int killed_while_running = 0;
     int killed = 0;
-    for (int i = 0; i < kills; ++i) {
+    for (int i = 0; i < kills_; ++i) {
       const int before = checkOutputFolder(outputs_).pngs;
       if (before >= jobs_) break;  // the queue ran out: nothing left to interrupt
       QProcess app;
